@@ -1,0 +1,81 @@
+//! `cohsim stress`: the random tester (see `verify::stress`).
+
+use std::time::Instant;
+
+use clap::Args;
+
+use crate::config::MAX_CORES;
+use crate::model::network::Topology;
+use crate::protocol::Protocol;
+use crate::verify::stress::{StressOptions, run_batch};
+
+#[derive(Args, Debug)]
+pub struct StressArgs {
+    /// mesi, moesi or msi.
+    #[arg(long, default_value = "mesi")]
+    pub protocol: String,
+    #[arg(long, default_value_t = 4)]
+    pub cores: usize,
+    /// Number of seeds to run.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    #[arg(long, default_value_t = 0)]
+    pub seed_start: u64,
+    /// crossbar, ring or mesh; by default each seed picks one in turn.
+    #[arg(long)]
+    pub topology: Option<String>,
+    /// Operations per core per seed.
+    #[arg(long, default_value_t = 150)]
+    pub ops: usize,
+    /// Drop clean shared lines silently.
+    #[arg(long)]
+    pub silent_evict: bool,
+    /// Largest random delay added to a message, in cycles.
+    #[arg(long, default_value_t = 40)]
+    pub jitter: u64,
+    /// Worker threads (seeds are split among them; results do not depend on it).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+pub fn run(a: StressArgs) -> anyhow::Result<i32> {
+    let protocol = Protocol::parse(&a.protocol)
+        .ok_or_else(|| anyhow::anyhow!("--protocol: unknown protocol {:?}: expected msi, mesi or moesi", a.protocol))?;
+    if a.cores == 0 || a.cores > MAX_CORES {
+        anyhow::bail!("--cores: {} is outside 1..={MAX_CORES}", a.cores);
+    }
+    let topology = match &a.topology {
+        None => None,
+        Some(t) => Some(
+            Topology::parse(t).ok_or_else(|| anyhow::anyhow!("--topology: unknown topology {t:?}: expected crossbar, ring or mesh"))?,
+        ),
+    };
+    let opts = StressOptions {
+        protocol,
+        cores: a.cores,
+        topology,
+        ops_per_core: a.ops,
+        silent_evict: a.silent_evict,
+        jitter: a.jitter,
+    };
+    let t0 = Instant::now();
+    let sum = run_batch(&opts, a.seed_start, a.seeds, a.threads);
+    let secs = t0.elapsed().as_secs_f64();
+    for f in &sum.failures {
+        println!("{f}");
+    }
+    println!(
+        "stress {}: {} cores, seeds {}..{}, topology {}: {} passed, {} failed; {} operations, {} messages in {:.1} s",
+        protocol,
+        a.cores,
+        a.seed_start,
+        a.seed_start + a.seeds,
+        a.topology.as_deref().unwrap_or("crossbar/ring/mesh by seed"),
+        sum.passed,
+        sum.failures.len(),
+        sum.operations,
+        sum.messages,
+        secs
+    );
+    Ok(if sum.failures.is_empty() { 0 } else { 1 })
+}

@@ -1,0 +1,632 @@
+//! The timed world: an event-driven simulation of cores, L1s, the network,
+//! directory slices and memory channels, at cycle granularity.
+//!
+//! Two queues drive it: in-flight messages, and cores ready to issue, each ordered
+//! by `(cycle, seq)`. The earliest event runs next. A core runs its L1 hits on the
+//! fast path (no event, no message, no allocation) until its clock passes the
+//! *horizon* — the next message delivery, or the earliest other ready core plus the
+//! minimum time any action of that core needs to reach another cache (`lookahead`):
+//! hits touch only the core's own cache, so running ahead of other cores' clocks up
+//! to that bound cannot reorder anything another cache could observe. A miss is
+//! only issued when the core is the earliest thing in the system, so link and port
+//! reservations happen in time order.
+//!
+//! Controllers are pure; this module charges time for what they do: the L1's access
+//! latency, the directory port (one input per cycle, then `directory.latency`), the
+//! DRAM channel (latency plus occupancy per line) and the network (see
+//! `model::network`). Inputs a controller stalls wait in a per-(node, line) queue
+//! and are offered again whenever that node handles something for the line.
+
+pub mod queue;
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+
+use crate::config::SystemConfig;
+use crate::model::directory::{DirSpec, Directory};
+use crate::model::l1::{AccessOutcome, L1Controller, L1Spec};
+use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
+use crate::model::{Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet};
+use crate::stats::Stats;
+use crate::verify::invariants::{Checker, check_swmr};
+use queue::EventQueue;
+
+/// What a core does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Spend `gap` compute cycles, then perform the access.
+    Access { gap: Cycle, access: Access },
+    /// Spend cycles without touching memory.
+    Compute(Cycle),
+    /// An ordering fence. Cores are in-order and block on every miss (sequential
+    /// consistency), so a fence costs nothing more; it is counted.
+    Fence,
+    /// The core has finished.
+    Done,
+}
+
+/// The source of each core's operations: a trace, a program, a random tester.
+pub trait Frontend {
+    fn next(&mut self, core: usize) -> Result<Step, String>;
+    /// The value the core's last access returned (loads, atomics).
+    fn completed(&mut self, _core: usize, _value: u64) {}
+}
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cycle {cycle}: protocol error: {error}\n{report}")]
+    Protocol { cycle: Cycle, error: ProtocolError, report: String },
+    #[error("cycle {cycle}: invariant violated: {what}\n{report}")]
+    Invariant { cycle: Cycle, what: String, report: String },
+    #[error("cycle {cycle}: {what}\n{report}")]
+    Watchdog { cycle: Cycle, what: String, report: String },
+    #[error("{0}")]
+    Frontend(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CoreStatus {
+    Ready,
+    /// A miss is outstanding since this cycle.
+    Waiting(Cycle),
+    /// The L1 could not take the access; retry when it handles a message.
+    Blocked(Cycle),
+    Done,
+}
+
+#[derive(Clone, Debug)]
+struct CoreCtx {
+    time: Cycle,
+    status: CoreStatus,
+    /// An access fetched from the front end but not yet issued.
+    deferred: Option<Access>,
+}
+
+/// Options that are not part of the machine.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Check SWMR and data values after every controller input.
+    pub check: bool,
+    /// Random delay (cycles, at most) added to every message: stress testing.
+    pub jitter: Option<Cycle>,
+}
+
+pub struct Simulator {
+    pub cfg: SystemConfig,
+    pub l1s: Vec<L1Controller>,
+    pub dirs: Vec<Directory>,
+    net: Network,
+    mem: Vec<MemoryChannel>,
+    dir_free: Vec<Cycle>,
+    msgs: EventQueue<Msg>,
+    ready: EventQueue<u16>,
+    seq: u64,
+    cores: Vec<CoreCtx>,
+    pub stats: Stats,
+    pub checker: Option<Checker>,
+    stalled: FxHashMap<(NodeId, LineAddr), VecDeque<Msg>>,
+    outbox: Outbox,
+    now: Cycle,
+    lookahead: Cycle,
+    line_bytes: u64,
+    events_since_watchdog: u32,
+    /// Observer of every performed access (miss classification, timelines).
+    pub on_access: Option<Box<dyn FnMut(u16, Access, bool)>>,
+}
+
+impl Simulator {
+    pub fn new(cfg: SystemConfig, opts: RunOptions) -> Self {
+        let n = cfg.cores;
+        let slices = cfg.directory.slices;
+        let geometry = cfg.geometry();
+        let l1s = (0..n)
+            .map(|c| {
+                L1Controller::new(
+                    L1Spec {
+                        core: c as u16,
+                        protocol: cfg.protocol,
+                        geometry,
+                        policy: cfg.l1.replacement,
+                        silent_evict: cfg.l1.silent_evict,
+                        wb_entries: cfg.l1.writeback_entries,
+                        first_dir: n as NodeId,
+                        dir_slices: slices as u16,
+                    },
+                    cfg.seed,
+                )
+            })
+            .collect();
+        let dirs = (0..slices)
+            .map(|s| {
+                Directory::new(DirSpec {
+                    protocol: cfg.protocol,
+                    slice: s as u16,
+                    node: (n + s) as NodeId,
+                    words: geometry.words(),
+                })
+            })
+            .collect();
+        let spec = NetworkSpec {
+            topology: cfg.network.topology,
+            cores: n,
+            dir_slices: slices,
+            hop_latency: cfg.network.hop_latency,
+            link_bytes: cfg.network.link_bytes,
+            local_latency: cfg.network.local_latency,
+        };
+        let jitter = opts.jitter.map(|max| Jitter {
+            max,
+            state: cfg.seed ^ 0x5EED_0F_C0DE,
+        });
+        let min_link = match cfg.network.topology {
+            crate::model::network::Topology::Crossbar => cfg.network.hop_latency,
+            _ => cfg.network.hop_latency.min(cfg.network.local_latency),
+        };
+        let occupancy = (cfg.l1.line as u64).div_ceil(cfg.memory.bytes_per_cycle as u64);
+        let mut sim = Simulator {
+            l1s,
+            dirs,
+            net: Network::new(spec, jitter),
+            mem: (0..slices).map(|_| MemoryChannel::new(cfg.memory.latency, occupancy)).collect(),
+            dir_free: vec![0; slices],
+            msgs: EventQueue::new(),
+            ready: EventQueue::new(),
+            seq: 0,
+            cores: vec![
+                CoreCtx {
+                    time: 0,
+                    status: CoreStatus::Ready,
+                    deferred: None,
+                };
+                n
+            ],
+            stats: Stats::new(n),
+            checker: opts.check.then(|| Checker::new(n)),
+            stalled: FxHashMap::default(),
+            outbox: Outbox::default(),
+            now: 0,
+            lookahead: cfg.l1.hit_latency + cfg.directory.latency + 2 * min_link,
+            line_bytes: cfg.l1.line as u64,
+            events_since_watchdog: 0,
+            on_access: None,
+            cfg,
+        };
+        for c in 0..n {
+            sim.schedule_core(c, 0);
+        }
+        sim
+    }
+
+    fn schedule_core(&mut self, core: usize, at: Cycle) {
+        self.seq += 1;
+        self.ready.push(at, self.seq, core as u16);
+    }
+
+    fn schedule_msg(&mut self, msg: Msg, at: Cycle) {
+        self.seq += 1;
+        self.msgs.push(at, self.seq, msg);
+    }
+
+    pub fn now(&self) -> Cycle {
+        self.now
+    }
+
+    /// Run until every core is done. Statistics are final afterwards.
+    pub fn run(&mut self, fe: &mut dyn Frontend) -> Result<(), SimError> {
+        loop {
+            let next_msg = self.msgs.peek();
+            let next_core = self.ready.peek();
+            let take_msg = match (next_msg, next_core) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(m), Some(c)) => m < c,
+            };
+            if take_msg {
+                let (t, msg) = self.msgs.pop().expect("peeked");
+                self.now = t;
+                self.deliver(msg, fe)?;
+            } else {
+                let (t, core) = self.ready.pop().expect("peeked");
+                self.now = self.now.max(t);
+                self.run_core(core as usize, fe)?;
+            }
+            self.events_since_watchdog += 1;
+            if self.events_since_watchdog >= 1024 {
+                self.events_since_watchdog = 0;
+                self.watchdog()?;
+            }
+        }
+        if let Some(c) = self.cores.iter().position(|c| c.status != CoreStatus::Done) {
+            return Err(SimError::Watchdog {
+                cycle: self.now,
+                what: format!("deadlock: nothing left to happen but core {c} has not finished"),
+                report: self.stuck_report(),
+            });
+        }
+        self.finish();
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.stats.cycles = self.cores.iter().map(|c| c.time).max().unwrap_or(0).max(self.now);
+        self.stats.network_queueing_cycles = self.net.queueing_cycles;
+        self.stats.memory_queueing_cycles = self.mem.iter().map(|m| m.queueing_cycles).sum();
+        let mut dirty = 0;
+        for l1 in &self.l1s {
+            dirty += l1.array.valid_frames().filter(|(_, f)| f.dirty).count() as u64;
+            dirty += l1.wb.iter().filter(|e| e.dirty).count() as u64;
+        }
+        self.stats.dirty_at_end = dirty;
+    }
+
+    fn watchdog(&self) -> Result<(), SimError> {
+        let limit = self.cfg.watchdog_cycles;
+        for (c, core) in self.cores.iter().enumerate() {
+            if let CoreStatus::Waiting(since) | CoreStatus::Blocked(since) = core.status
+                && self.now.saturating_sub(since) > limit
+            {
+                return Err(SimError::Watchdog {
+                    cycle: self.now,
+                    what: format!("watchdog: core {c}'s request has been outstanding for more than {limit} cycles (since cycle {since})"),
+                    report: self.stuck_report(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stuck transaction: cores waiting, transient lines, stalled inputs.
+    pub fn stuck_report(&self) -> String {
+        let mut s = String::new();
+        for (c, core) in self.cores.iter().enumerate() {
+            match core.status {
+                CoreStatus::Waiting(since) | CoreStatus::Blocked(since) => {
+                    let what = if matches!(core.status, CoreStatus::Blocked(_)) { "blocked" } else { "waiting" };
+                    let mshr = self.l1s[c].mshr.as_ref();
+                    s += &format!(
+                        "  core {c}: {what} since cycle {since}; MSHR: {}\n",
+                        mshr.map_or("empty".to_string(), |m| format!(
+                            "line {:#x} {:?} in {}, acks due {}",
+                            m.line,
+                            m.access.op,
+                            self.l1s[c].state_of(m.line).name(),
+                            m.acks
+                        ))
+                    );
+                }
+                _ => {}
+            }
+            for (line, state) in self.l1s[c].transients() {
+                s += &format!("  L1[{c}] line {line:#x} in {} (waits for {})\n", state.name(), waits_for(state));
+            }
+        }
+        for d in &self.dirs {
+            for (line, state) in d.transients() {
+                s += &format!("  Dir[{}] line {line:#x} in {} (waits for the old owner's data)\n", d.spec.slice, state.name());
+            }
+        }
+        let mut stalled: Vec<_> = self.stalled.iter().filter(|(_, q)| !q.is_empty()).collect();
+        stalled.sort_by_key(|(k, _)| **k);
+        for ((node, line), q) in stalled {
+            for m in q {
+                s += &format!("  node {node} line {line:#x}: stalled {} from node {}\n", m.kind.name(), m.src);
+            }
+        }
+        s += &format!("  {} messages in flight\n", self.msgs.len());
+        s
+    }
+
+    /// The states of every cache and the directory for a line, and its history.
+    pub fn line_report(&self, line: LineAddr) -> String {
+        let mut s = format!("line {line:#x} (address {:#x}):\n", line * self.line_bytes);
+        for l1 in &self.l1s {
+            let st = l1.state_of(line);
+            if st != crate::protocol::l1_table::L1State::I {
+                s += &format!("  L1[{}]: {}\n", l1.spec.core, st.name());
+            }
+        }
+        let d = &self.dirs[(line % self.dirs.len() as u64) as usize];
+        let e = d.entry(line);
+        s += &format!("  Dir[{}]: {} owner {:?} sharers {:?}\n", d.spec.slice, e.state.name(), e.owner, e.sharers);
+        if let Some(ch) = &self.checker {
+            s += "  recent events on this line:\n";
+            for h in ch.history(line) {
+                s += &format!("    {h}\n");
+            }
+        }
+        s
+    }
+
+    fn horizon(&self, for_miss: bool) -> Cycle {
+        let m = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t);
+        let c = self.ready.peek().map_or(Cycle::MAX, |(t, _)| t);
+        if for_miss { m.min(c) } else { m.min(c.saturating_add(self.lookahead)) }
+    }
+
+    fn run_core(&mut self, c: usize, fe: &mut dyn Frontend) -> Result<(), SimError> {
+        if self.cores[c].status == CoreStatus::Done {
+            return Ok(());
+        }
+        let hit_latency = self.cfg.l1.hit_latency;
+        let hit_horizon = self.horizon(false);
+        loop {
+            let access = match self.cores[c].deferred.take() {
+                Some(a) => a,
+                None => match fe.next(c).map_err(SimError::Frontend)? {
+                    Step::Done => {
+                        self.cores[c].status = CoreStatus::Done;
+                        return Ok(());
+                    }
+                    Step::Fence => continue,
+                    Step::Compute(g) => {
+                        self.cores[c].time += g;
+                        self.stats.cores[c].compute_cycles += g;
+                        continue;
+                    }
+                    Step::Access { gap, access } => {
+                        self.cores[c].time += gap;
+                        self.stats.cores[c].compute_cycles += gap;
+                        access
+                    }
+                },
+            };
+            let t = self.cores[c].time;
+            if t > hit_horizon {
+                self.cores[c].deferred = Some(access);
+                self.cores[c].status = CoreStatus::Ready;
+                self.schedule_core(c, t);
+                return Ok(());
+            }
+            // The fast path: an L1 hit.
+            if let Some((loaded, stored)) = self.l1s[c].try_hit(access) {
+                self.count_access(c, access.op);
+                self.stats.cores[c].hits += 1;
+                if let Some(ch) = &mut self.checker {
+                    let r = ch.performed(c as u16, access.addr, access.op, loaded, stored, false);
+                    if let Err(what) = r {
+                        return Err(self.violation(what, self.l1s[c].line_of(access.addr)));
+                    }
+                }
+                if let Some(f) = &mut self.on_access {
+                    f(c as u16, access, true);
+                }
+                fe.completed(c, loaded);
+                self.cores[c].time = t + hit_latency;
+                continue;
+            }
+            // A miss goes out only when nothing earlier is pending anywhere.
+            if t > self.now && t > self.horizon(true) {
+                self.cores[c].deferred = Some(access);
+                self.schedule_core(c, t);
+                return Ok(());
+            }
+            self.now = self.now.max(t);
+            let before = self.l1s[c].state_of(self.l1s[c].line_of(access.addr));
+            self.outbox.clear();
+            let outcome = self.l1s[c].access(access, &mut self.outbox);
+            let outcome = outcome.map_err(|e| self.protocol_error(e))?;
+            match outcome {
+                AccessOutcome::Hit(_) => unreachable!("the fast path takes every hit"),
+                AccessOutcome::Blocked => {
+                    self.cores[c].deferred = Some(access);
+                    self.cores[c].status = CoreStatus::Blocked(t);
+                    // Anything the L1 did before blocking (an eviction) still goes out.
+                    self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
+                    return Ok(());
+                }
+                AccessOutcome::Miss => {
+                    self.count_access(c, access.op);
+                    let stats = &mut self.stats.cores[c];
+                    if before.can_read() {
+                        stats.upgrades += 1;
+                    } else {
+                        stats.misses += 1;
+                        if access.op.writes() {
+                            stats.write_misses += 1;
+                        } else {
+                            stats.read_misses += 1;
+                        }
+                    }
+                    if let Some(f) = &mut self.on_access {
+                        f(c as u16, access, false);
+                    }
+                    if let Some(ch) = &mut self.checker
+                        && !access.op.writes()
+                    {
+                        ch.open_window(c as u16, access.addr);
+                    }
+                    self.cores[c].status = CoreStatus::Waiting(t);
+                    self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn count_access(&mut self, c: usize, op: MemOp) {
+        let s = &mut self.stats.cores[c];
+        match op {
+            MemOp::Load => s.loads += 1,
+            MemOp::Store(_) => s.stores += 1,
+            _ => s.atomics += 1,
+        }
+    }
+
+    fn deliver(&mut self, msg: Msg, fe: &mut dyn Frontend) -> Result<(), SimError> {
+        let key = (msg.dst, msg.line);
+        if msg.vnet() != Vnet::Response && self.stalled.get(&key).is_some_and(|q| !q.is_empty()) {
+            self.stalled.get_mut(&key).expect("checked").push_back(msg);
+            return Ok(());
+        }
+        if self.handle(&msg, fe)? == Handled::Stalled {
+            self.stalled.entry(key).or_default().push_back(msg);
+            return Ok(());
+        }
+        self.retry_stalled(key, fe)
+    }
+
+    /// Offer a node's stalled inputs for a line again, oldest first.
+    fn retry_stalled(&mut self, key: (NodeId, LineAddr), fe: &mut dyn Frontend) -> Result<(), SimError> {
+        loop {
+            let Some(q) = self.stalled.get_mut(&key) else { return Ok(()) };
+            let Some(m) = q.pop_front() else {
+                self.stalled.remove(&key);
+                return Ok(());
+            };
+            if self.handle(&m, fe)? == Handled::Stalled {
+                self.stalled.get_mut(&key).expect("still there").push_front(m);
+                return Ok(());
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: &Msg, fe: &mut dyn Frontend) -> Result<Handled, SimError> {
+        let n = self.cfg.cores;
+        let dst = msg.dst as usize;
+        self.outbox.clear();
+        if dst < n {
+            let r = self.l1s[dst].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
+            if r == Handled::Stalled {
+                return Ok(r);
+            }
+            self.process_outbox(self.now + self.cfg.l1.hit_latency, msg.dst, fe)?;
+            if let CoreStatus::Blocked(since) = self.cores[dst].status {
+                let core = &mut self.cores[dst];
+                core.status = CoreStatus::Ready;
+                core.time = core.time.max(self.now);
+                self.stats.cores[dst].stall_cycles += self.now.saturating_sub(since);
+                let at = core.time;
+                self.schedule_core(dst, at);
+            }
+        } else {
+            let slice = dst - n;
+            let r = self.dirs[slice].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
+            if r == Handled::Stalled {
+                return Ok(r);
+            }
+            let start = self.now.max(self.dir_free[slice]);
+            self.dir_free[slice] = start + 1;
+            self.process_outbox(start + self.cfg.directory.latency, msg.dst, fe)?;
+        }
+        if self.checker.is_some() {
+            self.check_line(msg.line)?;
+        }
+        Ok(Handled::Done)
+    }
+
+    /// Send what a controller produced and tell the observers what it did. `at` is
+    /// when the controller's outputs leave it.
+    fn process_outbox(&mut self, at: Cycle, node: NodeId, fe: &mut dyn Frontend) -> Result<(), SimError> {
+        let n = self.cfg.cores;
+        let notes = std::mem::take(&mut self.outbox.notes);
+        let mut touched_line = None;
+        for note in &notes {
+            if let Some(ch) = &mut self.checker {
+                ch.record(self.now, note);
+            }
+            match *note {
+                Note::L1Transition { from, event, line, .. } => {
+                    self.stats.count_l1_transition(from, event);
+                    touched_line = Some(line);
+                }
+                Note::DirTransition { from, event, line, .. } => {
+                    self.stats.count_dir_transition(from, event);
+                    touched_line = Some(line);
+                }
+                Note::Performed { core, addr, op, loaded, stored, windowed } => {
+                    if let Some(ch) = &mut self.checker
+                        && let Err(what) = ch.performed(core, addr, op, loaded, stored, windowed)
+                    {
+                        return Err(self.violation(what, self.l1s[core as usize].line_of(addr)));
+                    }
+                }
+                Note::Completed { core, value } => {
+                    let c = core as usize;
+                    if let CoreStatus::Waiting(since) = self.cores[c].status {
+                        self.stats.cores[c].stall_cycles += self.now - since;
+                    }
+                    self.cores[c].time = self.now;
+                    self.cores[c].status = CoreStatus::Ready;
+                    fe.completed(c, value);
+                    self.schedule_core(c, self.now);
+                }
+                Note::SilentDrop { .. } => {
+                    self.stats.silent_drops += 1;
+                    self.stats.primitives[Primitive::SilentWithdrawal as usize] += 1;
+                }
+                Note::WritebackFreed { .. } => {}
+                Note::MemRead { .. } => self.stats.mem_reads += 1,
+                Note::MemWrite { .. } => {
+                    self.stats.mem_writes += 1;
+                    self.mem[node as usize - n].write(at);
+                }
+                Note::Invalidation { sharers, .. } => {
+                    self.stats.invalidations += sharers as u64;
+                    *self.stats.sharers_per_invalidation.entry(sharers).or_insert(0) += 1;
+                }
+                Note::Writeback { .. } => self.stats.writebacks += 1,
+            }
+        }
+        self.outbox.notes = notes;
+        let msgs = std::mem::take(&mut self.outbox.msgs);
+        for msg in &msgs {
+            let leave = if msg.from_memory { self.mem[node as usize - n].read(at) } else { at };
+            self.stats.count_message(msg);
+            if let Some(ch) = &mut self.checker {
+                ch.record_message(self.now, msg);
+            }
+            let arrival = self.net.send(msg, leave);
+            self.schedule_msg(msg.clone(), arrival);
+        }
+        self.outbox.msgs = msgs;
+        self.outbox.msgs.clear();
+        // A core-side change (an eviction, an upgrade) may unblock stalled inputs.
+        if (node as usize) < n
+            && let Some(line) = touched_line
+        {
+            let key = (node, line);
+            if self.stalled.get(&key).is_some_and(|q| !q.is_empty()) {
+                self.retry_stalled(key, fe)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_line(&mut self, line: LineAddr) -> Result<(), SimError> {
+        let ch = self.checker.as_ref().expect("checking");
+        let r = check_swmr(line, &self.l1s).and_then(|_| ch.check_copies(line, self.line_bytes, &self.l1s));
+        r.map_err(|what| self.violation(what, line))
+    }
+
+    fn violation(&self, what: String, line: LineAddr) -> SimError {
+        SimError::Invariant {
+            cycle: self.now,
+            what,
+            report: self.line_report(line),
+        }
+    }
+
+    fn protocol_error(&self, error: ProtocolError) -> SimError {
+        let report = self.line_report(error.line);
+        SimError::Protocol {
+            cycle: self.now,
+            error,
+            report,
+        }
+    }
+}
+
+fn waits_for(state: crate::protocol::l1_table::L1State) -> &'static str {
+    use crate::protocol::l1_table::L1State::*;
+    match state {
+        IS_D | IS_D_I => "data",
+        IM_AD | SM_AD => "data and Inv-Acks",
+        IM_A | SM_A | OM_A => "Inv-Acks",
+        OM_AC => "the directory's AckCount",
+        MI_A | EI_A | OI_A | SI_A | II_A => "a Put-Ack",
+        _ => "nothing",
+    }
+}

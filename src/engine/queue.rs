@@ -1,0 +1,90 @@
+//! The event queue: a binary heap ordered by `(cycle, seq)`, where `seq` is a
+//! global insertion counter, so events at the same cycle leave in the order they
+//! were scheduled and a run never depends on hash order or allocation addresses.
+//! Payloads live in a slab so the heap moves 24-byte keys, not messages.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::model::network::Cycle;
+
+#[derive(Debug)]
+pub struct EventQueue<T> {
+    heap: BinaryHeap<Reverse<(Cycle, u64, u32)>>,
+    slab: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for EventQueue<T> {
+    fn default() -> Self {
+        EventQueue {
+            heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> EventQueue<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    pub fn push(&mut self, at: Cycle, seq: u64, item: T) {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = Some(item);
+                s
+            }
+            None => {
+                self.slab.push(Some(item));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse((at, seq, slot)));
+    }
+
+    /// The key of the earliest event.
+    #[inline]
+    pub fn peek(&self) -> Option<(Cycle, u64)> {
+        self.heap.peek().map(|Reverse((t, s, _))| (*t, *s))
+    }
+
+    #[inline]
+    pub fn pop(&mut self) -> Option<(Cycle, T)> {
+        let Reverse((t, _, slot)) = self.heap.pop()?;
+        let item = self.slab[slot as usize].take().expect("a queued slot holds its event");
+        self.free.push(slot);
+        Some((t, item))
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.slab.iter().filter_map(|s| s.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_by_cycle_then_insertion() {
+        let mut q = EventQueue::new();
+        let mut seq = 0;
+        for (t, v) in [(5, 'a'), (3, 'b'), (5, 'c'), (3, 'd'), (0, 'e')] {
+            q.push(t, seq, v);
+            seq += 1;
+        }
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, v)| v)).collect();
+        assert_eq!(order, vec!['e', 'b', 'd', 'a', 'c']);
+    }
+}

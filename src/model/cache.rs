@@ -1,0 +1,291 @@
+//! `CacheArray`: the tag, state and data store of one L1, set-associative with a
+//! chosen replacement policy. It knows nothing of coherence beyond which states may
+//! be replaced (stable ones): the L1 controller decides what a state means.
+//!
+//! Layout is flat (frames in one vector, data words in another) so a lookup touches
+//! one contiguous run of `ways` frames and the hit path allocates nothing.
+
+use super::LineAddr;
+use crate::protocol::l1_table::L1State;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplacementPolicy {
+    #[default]
+    Lru,
+    TreePlru,
+    Random,
+}
+
+impl ReplacementPolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "lru" => Some(Self::Lru),
+            "tree-plru" | "plru" => Some(Self::TreePlru),
+            "random" => Some(Self::Random),
+            _ => None,
+        }
+    }
+}
+
+/// The shape of a cache; validated by `config`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CacheGeometry {
+    pub size: u64,
+    pub ways: u32,
+    pub line: u32,
+}
+
+impl CacheGeometry {
+    pub fn sets(&self) -> usize {
+        (self.size / (self.ways as u64 * self.line as u64)) as usize
+    }
+    pub fn words(&self) -> usize {
+        (self.line / 8) as usize
+    }
+    pub fn line_shift(&self) -> u32 {
+        self.line.trailing_zeros()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    pub line: LineAddr,
+    pub state: L1State,
+    pub dirty: bool,
+}
+
+const EMPTY: Frame = Frame {
+    line: 0,
+    state: L1State::I,
+    dirty: false,
+};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CacheArray {
+    sets: usize,
+    ways: usize,
+    words: usize,
+    policy: ReplacementPolicy,
+    frames: Vec<Frame>,
+    data: Vec<u64>,
+    /// LRU: last-use stamp per frame. Tree-PLRU: one bit vector (as a u64) per set.
+    recency: Vec<u64>,
+    clock: u64,
+    rng: u64,
+}
+
+impl CacheArray {
+    pub fn new(geometry: CacheGeometry, policy: ReplacementPolicy, seed: u64) -> Self {
+        let sets = geometry.sets();
+        let ways = geometry.ways as usize;
+        let words = geometry.words();
+        let recency = match policy {
+            ReplacementPolicy::TreePlru => vec![0; sets],
+            _ => vec![0; sets * ways],
+        };
+        CacheArray {
+            sets,
+            ways,
+            words,
+            policy,
+            frames: vec![EMPTY; sets * ways],
+            data: vec![0; sets * ways * words],
+            recency,
+            clock: 0,
+            rng: seed | 1,
+        }
+    }
+
+    pub fn ways(&self) -> usize {
+        self.ways
+    }
+
+    #[inline]
+    pub fn set_of(&self, line: LineAddr) -> usize {
+        // Sets are a power of two (checked by config).
+        (line as usize) & (self.sets - 1)
+    }
+
+    /// The frame holding `line` in a valid or transient state.
+    #[inline]
+    pub fn find(&self, line: LineAddr) -> Option<usize> {
+        let base = self.set_of(line) * self.ways;
+        self.frames[base..base + self.ways]
+            .iter()
+            .position(|f| f.line == line && f.state != L1State::I)
+            .map(|w| base + w)
+    }
+
+    #[inline]
+    pub fn frame(&self, idx: usize) -> &Frame {
+        &self.frames[idx]
+    }
+
+    #[inline]
+    pub fn frame_mut(&mut self, idx: usize) -> &mut Frame {
+        &mut self.frames[idx]
+    }
+
+    #[inline]
+    pub fn data(&self, idx: usize) -> &[u64] {
+        &self.data[idx * self.words..(idx + 1) * self.words]
+    }
+
+    #[inline]
+    pub fn data_mut(&mut self, idx: usize) -> &mut [u64] {
+        &mut self.data[idx * self.words..(idx + 1) * self.words]
+    }
+
+    /// Record a use of a frame for the replacement policy.
+    #[inline]
+    pub fn touch(&mut self, idx: usize) {
+        match self.policy {
+            ReplacementPolicy::Lru => {
+                self.clock += 1;
+                self.recency[idx] = self.clock;
+            }
+            ReplacementPolicy::TreePlru => {
+                let set = idx / self.ways;
+                let way = idx % self.ways;
+                // Walk from the root; each bit points at the half to evict next, so a
+                // use points every node on the path away from this way.
+                let mut bits = self.recency[set];
+                let (mut node, mut lo, mut hi) = (1usize, 0usize, self.ways);
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2;
+                    if way < mid {
+                        bits |= 1 << node;
+                        node *= 2;
+                        hi = mid;
+                    } else {
+                        bits &= !(1 << node);
+                        node = node * 2 + 1;
+                        lo = mid;
+                    }
+                }
+                self.recency[set] = bits;
+            }
+            ReplacementPolicy::Random => {}
+        }
+    }
+
+    /// An empty frame in `line`'s set, if any.
+    pub fn free_frame(&self, line: LineAddr) -> Option<usize> {
+        let base = self.set_of(line) * self.ways;
+        (base..base + self.ways).find(|&i| self.frames[i].state == L1State::I)
+    }
+
+    /// The frame the policy would replace in `line`'s set, among frames in stable
+    /// states. `None` when every frame is in a transient state.
+    pub fn victim(&mut self, line: LineAddr) -> Option<usize> {
+        let set = self.set_of(line);
+        let base = set * self.ways;
+        let eligible = |f: &Frame| f.state.is_stable();
+        match self.policy {
+            ReplacementPolicy::Lru => (base..base + self.ways)
+                .filter(|&i| eligible(&self.frames[i]))
+                .min_by_key(|&i| self.recency[i]),
+            ReplacementPolicy::TreePlru => {
+                let bits = self.recency[set];
+                let (mut node, mut lo, mut hi) = (1usize, 0usize, self.ways);
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2;
+                    if bits & (1 << node) != 0 {
+                        node = node * 2 + 1;
+                        lo = mid;
+                    } else {
+                        node *= 2;
+                        hi = mid;
+                    }
+                }
+                let pick = base + lo;
+                if eligible(&self.frames[pick]) {
+                    Some(pick)
+                } else {
+                    (base..base + self.ways).find(|&i| eligible(&self.frames[i]))
+                }
+            }
+            ReplacementPolicy::Random => {
+                let candidates: smallvec::SmallVec<[usize; 16]> = (base..base + self.ways)
+                    .filter(|&i| eligible(&self.frames[i]))
+                    .collect();
+                if candidates.is_empty() {
+                    return None;
+                }
+                // xorshift64: the seed comes from the run's seed, so runs repeat.
+                self.rng ^= self.rng << 13;
+                self.rng ^= self.rng >> 7;
+                self.rng ^= self.rng << 17;
+                Some(candidates[(self.rng % candidates.len() as u64) as usize])
+            }
+        }
+    }
+
+    /// Put `line` into an empty frame with the given state; data words zeroed.
+    pub fn install(&mut self, idx: usize, line: LineAddr, state: L1State) {
+        debug_assert_eq!(self.frames[idx].state, L1State::I);
+        self.frames[idx] = Frame {
+            line,
+            state,
+            dirty: false,
+        };
+        self.data_mut(idx).fill(0);
+        self.touch(idx);
+    }
+
+    pub fn invalidate(&mut self, idx: usize) {
+        self.frames[idx] = EMPTY;
+    }
+
+    /// Every valid or transient frame: (frame index, frame).
+    pub fn valid_frames(&self) -> impl Iterator<Item = (usize, &Frame)> {
+        self.frames
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.state != L1State::I)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(ways: u32) -> CacheGeometry {
+        CacheGeometry {
+            size: 64 * ways as u64 * 4,
+            ways,
+            line: 64,
+        }
+    }
+
+    #[test]
+    fn tree_plru_never_evicts_the_most_recent_use() {
+        let mut c = CacheArray::new(geometry(8), ReplacementPolicy::TreePlru, 1);
+        for w in 0..8u64 {
+            let idx = c.free_frame(w * 4).unwrap();
+            c.install(idx, w * 4, L1State::S);
+        }
+        for line in [8u64, 0, 20, 12, 28] {
+            let idx = c.find(line).unwrap();
+            c.touch(idx);
+            assert_ne!(c.victim(0), Some(idx));
+        }
+    }
+
+    #[test]
+    fn transient_frames_are_never_victims() {
+        for policy in [ReplacementPolicy::Lru, ReplacementPolicy::TreePlru, ReplacementPolicy::Random] {
+            let mut c = CacheArray::new(geometry(2), policy, 7);
+            let a = c.free_frame(0).unwrap();
+            c.install(a, 0, L1State::IS_D);
+            let b = c.free_frame(4).unwrap();
+            c.install(b, 4, L1State::S);
+            for _ in 0..10 {
+                assert_eq!(c.victim(8), Some(b));
+            }
+            c.frame_mut(b).state = L1State::SM_AD;
+            assert_eq!(c.victim(8), None);
+        }
+    }
+}

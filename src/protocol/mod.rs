@@ -1,0 +1,85 @@
+//! The coherence protocols as tables.
+//!
+//! Each controller's behaviour is one function `(state, event) -> Option<Row>` per
+//! protocol: a row names the actions to run, in order, and the next state. The
+//! controllers in `crate::model` classify an input into an event, look the row up
+//! and run its actions; `cohsim table` renders the very same functions as Markdown.
+//! A pair with no row is impossible: the controller reports it as a protocol error
+//! naming the state, the event, the line and the cycle.
+//!
+//! The shape is the directory protocol of Nagarajan, Sorin, Hill and Wood, *A Primer
+//! on Memory Consistency and Cache Coherence* (2nd ed., ch. 8), with the deltas for E
+//! and O. MOESI is written as its own rows over MESI ("MOESI = MESI + these rows"),
+//! MSI as MESI without the exclusive grant.
+//!
+//! ## Network assumption
+//!
+//! Three virtual networks: request, forward, response. The protocols rely on
+//! **point-to-point order on the forward network**: two forward messages from the same
+//! source to the same destination about the same line arrive in the order sent (a
+//! Put-Ack and a later Fwd-GetM; an AckCount and a later Fwd-GetM). Nothing else
+//! is ordered. AckCount therefore travels on the forward network (the map in
+//! PROTOCOLS.md puts it with the responses; see `MsgKind::vnet` for the race). The timed network guarantees per-(source, destination) FIFO on the forward
+//! network and, under `stress`, jitters request and response messages freely; the
+//! model checker delivers request and response messages in any order and forward
+//! messages in per-(source, destination, line) FIFO order.
+
+pub mod dir_table;
+pub mod l1_table;
+pub mod render;
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Msi,
+    Mesi,
+    Moesi,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Msi => "msi",
+            Protocol::Mesi => "mesi",
+            Protocol::Moesi => "moesi",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.to_ascii_lowercase().as_str() {
+            "msi" => Some(Protocol::Msi),
+            "mesi" => Some(Protocol::Mesi),
+            "moesi" => Some(Protocol::Moesi),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One row of a table: the actions, in order, and the next state (`None`: unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row<S: 'static, A: 'static> {
+    pub actions: &'static [A],
+    pub next: Option<S>,
+}
+
+pub(crate) const fn go<S, A>(actions: &'static [A], next: S) -> Row<S, A> {
+    Row {
+        actions,
+        next: Some(next),
+    }
+}
+
+pub(crate) const fn stay<S, A>(actions: &'static [A]) -> Row<S, A> {
+    Row {
+        actions,
+        next: None,
+    }
+}

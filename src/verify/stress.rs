@@ -1,0 +1,284 @@
+//! The random tester, in the spirit of gem5 Ruby's: many cores hammer a handful of
+//! lines — words of one line shared falsely, lines that fight for the same cache set
+//! — with loads, stores and atomics, through a tiny cache and write-back buffer so
+//! evictions race with everything, while the network adds random delay to every
+//! message (forward order per source and destination is kept: the protocols' one
+//! assumption). The invariant checker and the watchdog judge every run.
+//!
+//! Everything derives from the seed: the operations, the network delays, the
+//! topology when none is given. On a failure the tester shrinks the operation lists
+//! (drop chunks, then single operations, keep what still fails) and prints the
+//! shortest failing program it found with the seed that replays it.
+
+use crate::config::{ByteSize, SystemConfig};
+use crate::engine::{Frontend, RunOptions, SimError, Simulator, Step};
+use crate::model::network::Topology;
+use crate::model::{Access, MemOp};
+use crate::protocol::Protocol;
+
+/// SplitMix64: small, fast, and good enough to pick operations.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StressOptions {
+    pub protocol: Protocol,
+    pub cores: usize,
+    /// Fixed topology, or `None` to rotate through all three by seed.
+    pub topology: Option<Topology>,
+    pub ops_per_core: usize,
+    pub silent_evict: bool,
+    pub jitter: u64,
+}
+
+impl Default for StressOptions {
+    fn default() -> Self {
+        StressOptions {
+            protocol: Protocol::Mesi,
+            cores: 4,
+            topology: None,
+            ops_per_core: 150,
+            silent_evict: false,
+            jitter: 40,
+        }
+    }
+}
+
+/// One core's program: (compute gap, access).
+pub type Program = Vec<(u64, Access)>;
+
+/// The machine a seed runs on.
+pub fn stress_config(opts: &StressOptions, seed: u64) -> SystemConfig {
+    let mut cfg = SystemConfig {
+        protocol: opts.protocol,
+        cores: opts.cores,
+        seed,
+        watchdog_cycles: 200_000,
+        ..SystemConfig::default()
+    };
+    // Two sets of two ways of 32-byte lines: six lines keep evicting each other.
+    cfg.l1.size = ByteSize(128);
+    cfg.l1.ways = 2;
+    cfg.l1.line = 32;
+    cfg.l1.writeback_entries = 2;
+    cfg.l1.silent_evict = opts.silent_evict;
+    cfg.directory.latency = 3;
+    cfg.memory.latency = 20;
+    cfg.network.topology = opts.topology.unwrap_or(match seed % 3 {
+        0 => Topology::Crossbar,
+        1 => Topology::Ring,
+        _ => Topology::Mesh,
+    });
+    cfg.directory.slices = if opts.cores >= 2 && seed % 2 == 1 { 2 } else { 1 };
+    cfg
+}
+
+/// The random programs of a seed.
+pub fn programs(opts: &StressOptions, seed: u64) -> Vec<Program> {
+    let mut rng = Rng::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0xC0FFEE);
+    // Six lines, 32 bytes apart (4 words each): lines 0, 2, 4 share set 0 and
+    // lines 1, 3, 5 share set 1, so they conflict in the two-way cache.
+    let lines = 6u64;
+    (0..opts.cores)
+        .map(|core| {
+            let mut counter = 0u64;
+            (0..opts.ops_per_core)
+                .map(|_| {
+                    let line = rng.below(lines);
+                    let word = rng.below(4);
+                    let addr = line * 32 + word * 8;
+                    counter += 1;
+                    let value = ((core as u64 + 1) << 40) | counter;
+                    let op = match rng.below(20) {
+                        0..=7 => MemOp::Load,
+                        8..=14 => MemOp::Store(value),
+                        15 | 16 => MemOp::FetchAdd(1),
+                        17 => MemOp::Swap(value),
+                        _ => MemOp::CompareExchange {
+                            expected: rng.below(3),
+                            new: value,
+                        },
+                    };
+                    (rng.below(12), Access { addr, op })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+struct Replay {
+    programs: Vec<Program>,
+    next: Vec<usize>,
+}
+
+impl Frontend for Replay {
+    fn next(&mut self, core: usize) -> Result<Step, String> {
+        let i = self.next[core];
+        Ok(match self.programs[core].get(i) {
+            Some(&(gap, access)) => {
+                self.next[core] += 1;
+                Step::Access { gap, access }
+            }
+            None => Step::Done,
+        })
+    }
+}
+
+/// Run one seed's programs; `Err` carries the failure's report.
+pub fn run_programs(opts: &StressOptions, seed: u64, programs: &[Program]) -> Result<Simulator, SimError> {
+    let cfg = stress_config(opts, seed);
+    let mut sim = Simulator::new(
+        cfg,
+        RunOptions {
+            check: true,
+            jitter: Some(opts.jitter),
+        },
+    );
+    let mut fe = Replay {
+        programs: programs.to_vec(),
+        next: vec![0; programs.len()],
+    };
+    sim.run(&mut fe)?;
+    Ok(sim)
+}
+
+/// A failing seed, shrunk.
+#[derive(Debug)]
+pub struct Failure {
+    pub seed: u64,
+    pub error: String,
+    pub programs: Vec<Program>,
+    pub original_ops: usize,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ops: usize = self.programs.iter().map(Vec::len).sum();
+        writeln!(f, "seed {} FAILED: {}", self.seed, self.error)?;
+        writeln!(f, "shortest failing sequence found: {ops} operations (from {}):", self.original_ops)?;
+        for (core, p) in self.programs.iter().enumerate() {
+            for (gap, a) in p {
+                writeln!(f, "  core {core}: after {gap:>2} cycles {:?} @ {:#x}", a.op, a.addr)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Run a seed; on failure shrink it.
+pub fn run_seed(opts: &StressOptions, seed: u64) -> Result<(), Box<Failure>> {
+    let progs = programs(opts, seed);
+    let Err(first) = run_programs(opts, seed, &progs) else {
+        return Ok(());
+    };
+    let original_ops = progs.iter().map(Vec::len).sum();
+    let (programs, error) = shrink(opts, seed, progs, first.to_string());
+    Err(Box::new(Failure {
+        seed,
+        error,
+        programs,
+        original_ops,
+    }))
+}
+
+/// Remove chunks of operations, halving the chunk size, while the run still fails.
+fn shrink(opts: &StressOptions, seed: u64, mut progs: Vec<Program>, mut error: String) -> (Vec<Program>, String) {
+    let mut budget = 2000; // runs
+    let mut chunk = progs.iter().map(Vec::len).max().unwrap_or(1).div_ceil(2);
+    while chunk >= 1 && budget > 0 {
+        let mut progress = false;
+        for core in 0..progs.len() {
+            let mut start = 0;
+            while start < progs[core].len() && budget > 0 {
+                let mut trial = progs.clone();
+                let end = (start + chunk).min(trial[core].len());
+                trial[core].drain(start..end);
+                budget -= 1;
+                match run_programs(opts, seed, &trial) {
+                    Err(e) => {
+                        progs = trial;
+                        error = e.to_string();
+                        progress = true;
+                    }
+                    Ok(_) => start += chunk,
+                }
+            }
+        }
+        if !progress {
+            if chunk == 1 {
+                break;
+            }
+            chunk = chunk.div_ceil(2);
+        }
+    }
+    (progs, error)
+}
+
+/// Outcome of a batch of seeds.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub passed: u64,
+    pub failures: Vec<Failure>,
+    pub operations: u64,
+    pub messages: u64,
+}
+
+/// Run seeds `start..start+count` on `threads` threads; stops at the first failure
+/// of each thread.
+pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -> Summary {
+    let threads = threads.max(1) as u64;
+    let results: Vec<Summary> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut sum = Summary::default();
+                    let mut seed = start + t;
+                    while seed < start + count {
+                        let progs = programs(opts, seed);
+                        match run_programs(opts, seed, &progs) {
+                            Ok(sim) => {
+                                sum.passed += 1;
+                                sum.operations += sim.stats.totals().loads + sim.stats.totals().stores + sim.stats.totals().atomics;
+                                sum.messages += sim.stats.total_messages();
+                            }
+                            Err(_) => {
+                                if let Err(f) = run_seed(opts, seed) {
+                                    sum.failures.push(*f);
+                                }
+                                break;
+                            }
+                        }
+                        seed += threads;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("stress worker panicked")).collect()
+    });
+    let mut total = Summary::default();
+    for r in results {
+        total.passed += r.passed;
+        total.operations += r.operations;
+        total.messages += r.messages;
+        total.failures.extend(r.failures);
+    }
+    total.failures.sort_by_key(|f| f.seed);
+    total
+}
