@@ -67,9 +67,14 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit {other:?} in {s:?} (use B, KiB, MiB, GiB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {s:?} (use B, KiB, MiB, GiB)"
+            ));
+        }
     };
-    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,7 +117,10 @@ pub struct DirectoryConfig {
 
 impl Default for DirectoryConfig {
     fn default() -> Self {
-        DirectoryConfig { slices: 1, latency: 10 }
+        DirectoryConfig {
+            slices: 1,
+            latency: 10,
+        }
     }
 }
 
@@ -213,12 +221,18 @@ impl SystemConfig {
     pub fn set_l1_shape(&mut self, spec: &str) -> Result<(), ConfigError> {
         let parts: Vec<&str> = spec.split(':').collect();
         if parts.len() != 3 {
-            return Err(err("--l1", format!("expected SIZE:WAYS:LINE such as 32KiB:8:64, found {spec:?}")));
+            return Err(err(
+                "--l1",
+                format!("expected SIZE:WAYS:LINE such as 32KiB:8:64, found {spec:?}"),
+            ));
         }
         self.l1.size = ByteSize(parse_size(parts[0]).map_err(|m| err("--l1 size", m))?);
-        self.l1.ways = parts[1]
-            .parse()
-            .map_err(|_| err("--l1 ways", format!("expected a number, found {:?}", parts[1])))?;
+        self.l1.ways = parts[1].parse().map_err(|_| {
+            err(
+                "--l1 ways",
+                format!("expected a number, found {:?}", parts[1]),
+            )
+        })?;
         self.l1.line = parse_size(parts[2]).map_err(|m| err("--l1 line", m))? as u32;
         Ok(())
     }
@@ -226,22 +240,34 @@ impl SystemConfig {
     /// Check every rule; the first broken one is reported.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.cores == 0 || self.cores > MAX_CORES {
-            return Err(err("cores", format!("{} is outside 1..={MAX_CORES}", self.cores)));
+            return Err(err(
+                "cores",
+                format!("{} is outside 1..={MAX_CORES}", self.cores),
+            ));
         }
         let l1 = &self.l1;
         power_of_two("l1.size", l1.size.0)?;
         power_of_two("l1.ways", l1.ways as u64)?;
         power_of_two("l1.line", l1.line as u64)?;
         if l1.line < 8 {
-            return Err(err("l1.line", format!("{} bytes is smaller than one 8-byte word", l1.line)));
+            return Err(err(
+                "l1.line",
+                format!("{} bytes is smaller than one 8-byte word", l1.line),
+            ));
         }
         if l1.line > 4096 {
-            return Err(err("l1.line", format!("{} bytes is larger than 4096", l1.line)));
+            return Err(err(
+                "l1.line",
+                format!("{} bytes is larger than 4096", l1.line),
+            ));
         }
         if l1.line as u64 * l1.ways as u64 > l1.size.0 {
             return Err(err(
                 "l1.size",
-                format!("{} bytes cannot hold {} ways of {}-byte lines", l1.size.0, l1.ways, l1.line),
+                format!(
+                    "{} bytes cannot hold {} ways of {}-byte lines",
+                    l1.size.0, l1.ways, l1.line
+                ),
             ));
         }
         if l1.ways > 64 {
@@ -254,7 +280,10 @@ impl SystemConfig {
         if slices == 0 || !slices.is_power_of_two() || slices > self.cores {
             return Err(err(
                 "directory.slices",
-                format!("{slices} must be a power of two between 1 and the number of cores ({})", self.cores),
+                format!(
+                    "{slices} must be a power of two between 1 and the number of cores ({})",
+                    self.cores
+                ),
             ));
         }
         if self.network.link_bytes == 0 {
@@ -310,7 +339,11 @@ mod tests {
         assert!(e.message.contains("assoc"), "{e}");
         let e = SystemConfig::from_toml("protocol = \"mosi\"\n").unwrap_err();
         assert!(e.message.contains("mosi"), "{e}");
-        let c = SystemConfig::from_toml("cores = 16\n[l1]\nsize = \"4KiB\"\nways = 2\nline = 32\n").unwrap();
-        assert_eq!((c.cores, c.l1.size.0, c.l1.ways, c.l1.line), (16, 4096, 2, 32));
+        let c = SystemConfig::from_toml("cores = 16\n[l1]\nsize = \"4KiB\"\nways = 2\nline = 32\n")
+            .unwrap();
+        assert_eq!(
+            (c.cores, c.l1.size.0, c.l1.ways, c.l1.line),
+            (16, 4096, 2, 32)
+        );
     }
 }

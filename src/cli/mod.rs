@@ -7,7 +7,11 @@ mod table;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "cohsim", version, about = "A cycle-level model of a cache-coherent multicore (MSI/MESI/MOESI)")]
+#[command(
+    name = "cohsim",
+    version,
+    about = "A cycle-level model of a cache-coherent multicore (MSI/MESI/MOESI)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

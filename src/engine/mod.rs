@@ -27,7 +27,9 @@ use crate::config::SystemConfig;
 use crate::model::directory::{DirSpec, Directory};
 use crate::model::l1::{AccessOutcome, L1Controller, L1Spec};
 use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
-use crate::model::{Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet};
+use crate::model::{
+    Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet,
+};
 use crate::stats::Stats;
 use crate::verify::invariants::{Checker, check_swmr};
 use queue::EventQueue;
@@ -57,11 +59,23 @@ pub trait Frontend {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("cycle {cycle}: protocol error: {error}\n{report}")]
-    Protocol { cycle: Cycle, error: ProtocolError, report: String },
+    Protocol {
+        cycle: Cycle,
+        error: ProtocolError,
+        report: String,
+    },
     #[error("cycle {cycle}: invariant violated: {what}\n{report}")]
-    Invariant { cycle: Cycle, what: String, report: String },
+    Invariant {
+        cycle: Cycle,
+        what: String,
+        report: String,
+    },
     #[error("cycle {cycle}: {what}\n{report}")]
-    Watchdog { cycle: Cycle, what: String, report: String },
+    Watchdog {
+        cycle: Cycle,
+        what: String,
+        report: String,
+    },
     #[error("{0}")]
     Frontend(String),
 }
@@ -91,6 +105,8 @@ pub struct RunOptions {
     pub check: bool,
     /// Random delay (cycles, at most) added to every message: stress testing.
     pub jitter: Option<Cycle>,
+    /// A deliberate protocol bug (mutation testing).
+    pub mutation: Option<crate::model::Mutation>,
 }
 
 pub struct Simulator {
@@ -100,7 +116,8 @@ pub struct Simulator {
     net: Network,
     mem: Vec<MemoryChannel>,
     dir_free: Vec<Cycle>,
-    msgs: EventQueue<Msg>,
+    /// Messages to inject into the network (`true`) or to deliver (`false`).
+    msgs: EventQueue<(Msg, bool)>,
     ready: EventQueue<u16>,
     seq: u64,
     cores: Vec<CoreCtx>,
@@ -133,6 +150,7 @@ impl Simulator {
                         wb_entries: cfg.l1.writeback_entries,
                         first_dir: n as NodeId,
                         dir_slices: slices as u16,
+                        mutation: opts.mutation,
                     },
                     cfg.seed,
                 )
@@ -145,6 +163,8 @@ impl Simulator {
                     slice: s as u16,
                     node: (n + s) as NodeId,
                     words: geometry.words(),
+                    cores: n,
+                    mutation: opts.mutation,
                 })
             })
             .collect();
@@ -169,7 +189,9 @@ impl Simulator {
             l1s,
             dirs,
             net: Network::new(spec, jitter),
-            mem: (0..slices).map(|_| MemoryChannel::new(cfg.memory.latency, occupancy)).collect(),
+            mem: (0..slices)
+                .map(|_| MemoryChannel::new(cfg.memory.latency, occupancy))
+                .collect(),
             dir_free: vec![0; slices],
             msgs: EventQueue::new(),
             ready: EventQueue::new(),
@@ -177,7 +199,7 @@ impl Simulator {
             cores: vec![
                 CoreCtx {
                     time: 0,
-                    status: CoreStatus::Ready,
+                    status: CoreStatus::Done,
                     deferred: None,
                 };
                 n
@@ -193,9 +215,6 @@ impl Simulator {
             on_access: None,
             cfg,
         };
-        for c in 0..n {
-            sim.schedule_core(c, 0);
-        }
         sim
     }
 
@@ -204,17 +223,25 @@ impl Simulator {
         self.ready.push(at, self.seq, core as u16);
     }
 
-    fn schedule_msg(&mut self, msg: Msg, at: Cycle) {
+    fn schedule_msg(&mut self, msg: Msg, at: Cycle, inject: bool) {
         self.seq += 1;
-        self.msgs.push(at, self.seq, msg);
+        self.msgs.push(at, self.seq, (msg, inject));
     }
 
     pub fn now(&self) -> Cycle {
         self.now
     }
 
-    /// Run until every core is done. Statistics are final afterwards.
+    /// Run until every core is done. Statistics are final afterwards. A finished
+    /// simulator may run again with another front end: caches, directory and
+    /// clocks carry over (tests use this to tamper with state between phases).
     pub fn run(&mut self, fe: &mut dyn Frontend) -> Result<(), SimError> {
+        for c in 0..self.cores.len() {
+            if self.cores[c].status == CoreStatus::Done {
+                self.cores[c].status = CoreStatus::Ready;
+                self.schedule_core(c, self.cores[c].time);
+            }
+        }
         loop {
             let next_msg = self.msgs.peek();
             let next_core = self.ready.peek();
@@ -225,9 +252,15 @@ impl Simulator {
                 (Some(m), Some(c)) => m < c,
             };
             if take_msg {
-                let (t, msg) = self.msgs.pop().expect("peeked");
+                let (t, (msg, inject)) = self.msgs.pop().expect("peeked");
                 self.now = t;
-                self.deliver(msg, fe)?;
+                if inject {
+                    // Links are reserved when a message really leaves, in time order.
+                    let arrival = self.net.send(&msg, t);
+                    self.schedule_msg(msg, arrival, false);
+                } else {
+                    self.deliver(msg, fe)?;
+                }
             } else {
                 let (t, core) = self.ready.pop().expect("peeked");
                 self.now = self.now.max(t);
@@ -251,7 +284,9 @@ impl Simulator {
     }
 
     fn finish(&mut self) {
-        self.stats.cycles = self.cores.iter().map(|c| c.time).max().unwrap_or(0).max(self.now);
+        // Execution time: when the last core finished. Traffic still in flight
+        // then (a copy to the directory, a write-back) is counted but not timed.
+        self.stats.cycles = self.cores.iter().map(|c| c.time).max().unwrap_or(0);
         self.stats.network_queueing_cycles = self.net.queueing_cycles;
         self.stats.memory_queueing_cycles = self.mem.iter().map(|m| m.queueing_cycles).sum();
         let mut dirty = 0;
@@ -270,7 +305,9 @@ impl Simulator {
             {
                 return Err(SimError::Watchdog {
                     cycle: self.now,
-                    what: format!("watchdog: core {c}'s request has been outstanding for more than {limit} cycles (since cycle {since})"),
+                    what: format!(
+                        "watchdog: core {c}'s request has been outstanding for more than {limit} cycles (since cycle {since})"
+                    ),
                     report: self.stuck_report(),
                 });
             }
@@ -284,7 +321,11 @@ impl Simulator {
         for (c, core) in self.cores.iter().enumerate() {
             match core.status {
                 CoreStatus::Waiting(since) | CoreStatus::Blocked(since) => {
-                    let what = if matches!(core.status, CoreStatus::Blocked(_)) { "blocked" } else { "waiting" };
+                    let what = if matches!(core.status, CoreStatus::Blocked(_)) {
+                        "blocked"
+                    } else {
+                        "waiting"
+                    };
                     let mshr = self.l1s[c].mshr.as_ref();
                     s += &format!(
                         "  core {c}: {what} since cycle {since}; MSHR: {}\n",
@@ -300,22 +341,43 @@ impl Simulator {
                 _ => {}
             }
             for (line, state) in self.l1s[c].transients() {
-                s += &format!("  L1[{c}] line {line:#x} in {} (waits for {})\n", state.name(), waits_for(state));
+                s += &format!(
+                    "  L1[{c}] line {line:#x} in {} (waits for {})\n",
+                    state.name(),
+                    waits_for(state)
+                );
             }
         }
         for d in &self.dirs {
             for (line, state) in d.transients() {
-                s += &format!("  Dir[{}] line {line:#x} in {} (waits for the old owner's data)\n", d.spec.slice, state.name());
+                s += &format!(
+                    "  Dir[{}] line {line:#x} in {} (waits for the old owner's data)\n",
+                    d.spec.slice,
+                    state.name()
+                );
             }
         }
         let mut stalled: Vec<_> = self.stalled.iter().filter(|(_, q)| !q.is_empty()).collect();
         stalled.sort_by_key(|(k, _)| **k);
         for ((node, line), q) in stalled {
             for m in q {
-                s += &format!("  node {node} line {line:#x}: stalled {} from node {}\n", m.kind.name(), m.src);
+                s += &format!(
+                    "  node {node} line {line:#x}: stalled {} from node {}\n",
+                    m.kind.name(),
+                    m.src
+                );
             }
         }
         s += &format!("  {} messages in flight\n", self.msgs.len());
+        for (m, _) in self.msgs.iter() {
+            s += &format!(
+                "    {} line {:#x} from node {} to node {}\n",
+                m.kind.name(),
+                m.line,
+                m.src,
+                m.dst
+            );
+        }
         s
     }
 
@@ -330,7 +392,13 @@ impl Simulator {
         }
         let d = &self.dirs[(line % self.dirs.len() as u64) as usize];
         let e = d.entry(line);
-        s += &format!("  Dir[{}]: {} owner {:?} sharers {:?}\n", d.spec.slice, e.state.name(), e.owner, e.sharers);
+        s += &format!(
+            "  Dir[{}]: {} owner {:?} sharers {:?}\n",
+            d.spec.slice,
+            e.state.name(),
+            e.owner,
+            e.sharers
+        );
         if let Some(ch) = &self.checker {
             s += "  recent events on this line:\n";
             for h in ch.history(line) {
@@ -343,7 +411,11 @@ impl Simulator {
     fn horizon(&self, for_miss: bool) -> Cycle {
         let m = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t);
         let c = self.ready.peek().map_or(Cycle::MAX, |(t, _)| t);
-        if for_miss { m.min(c) } else { m.min(c.saturating_add(self.lookahead)) }
+        if for_miss {
+            m.min(c)
+        } else {
+            m.min(c.saturating_add(self.lookahead))
+        }
     }
 
     fn run_core(&mut self, c: usize, fe: &mut dyn Frontend) -> Result<(), SimError> {
@@ -469,15 +541,24 @@ impl Simulator {
     }
 
     /// Offer a node's stalled inputs for a line again, oldest first.
-    fn retry_stalled(&mut self, key: (NodeId, LineAddr), fe: &mut dyn Frontend) -> Result<(), SimError> {
+    fn retry_stalled(
+        &mut self,
+        key: (NodeId, LineAddr),
+        fe: &mut dyn Frontend,
+    ) -> Result<(), SimError> {
         loop {
-            let Some(q) = self.stalled.get_mut(&key) else { return Ok(()) };
+            let Some(q) = self.stalled.get_mut(&key) else {
+                return Ok(());
+            };
             let Some(m) = q.pop_front() else {
                 self.stalled.remove(&key);
                 return Ok(());
             };
             if self.handle(&m, fe)? == Handled::Stalled {
-                self.stalled.get_mut(&key).expect("still there").push_front(m);
+                self.stalled
+                    .get_mut(&key)
+                    .expect("still there")
+                    .push_front(m);
                 return Ok(());
             }
         }
@@ -488,7 +569,9 @@ impl Simulator {
         let dst = msg.dst as usize;
         self.outbox.clear();
         if dst < n {
-            let r = self.l1s[dst].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
+            let r = self.l1s[dst]
+                .handle(msg, &mut self.outbox)
+                .map_err(|e| self.protocol_error(e))?;
             if r == Handled::Stalled {
                 return Ok(r);
             }
@@ -503,7 +586,9 @@ impl Simulator {
             }
         } else {
             let slice = dst - n;
-            let r = self.dirs[slice].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
+            let r = self.dirs[slice]
+                .handle(msg, &mut self.outbox)
+                .map_err(|e| self.protocol_error(e))?;
             if r == Handled::Stalled {
                 return Ok(r);
             }
@@ -519,7 +604,12 @@ impl Simulator {
 
     /// Send what a controller produced and tell the observers what it did. `at` is
     /// when the controller's outputs leave it.
-    fn process_outbox(&mut self, at: Cycle, node: NodeId, fe: &mut dyn Frontend) -> Result<(), SimError> {
+    fn process_outbox(
+        &mut self,
+        at: Cycle,
+        node: NodeId,
+        fe: &mut dyn Frontend,
+    ) -> Result<(), SimError> {
         let n = self.cfg.cores;
         let notes = std::mem::take(&mut self.outbox.notes);
         let mut touched_line = None;
@@ -528,15 +618,26 @@ impl Simulator {
                 ch.record(self.now, note);
             }
             match *note {
-                Note::L1Transition { from, event, line, .. } => {
+                Note::L1Transition {
+                    from, event, line, ..
+                } => {
                     self.stats.count_l1_transition(from, event);
                     touched_line = Some(line);
                 }
-                Note::DirTransition { from, event, line, .. } => {
+                Note::DirTransition {
+                    from, event, line, ..
+                } => {
                     self.stats.count_dir_transition(from, event);
                     touched_line = Some(line);
                 }
-                Note::Performed { core, addr, op, loaded, stored, windowed } => {
+                Note::Performed {
+                    core,
+                    addr,
+                    op,
+                    loaded,
+                    stored,
+                    windowed,
+                } => {
                     if let Some(ch) = &mut self.checker
                         && let Err(what) = ch.performed(core, addr, op, loaded, stored, windowed)
                     {
@@ -565,7 +666,11 @@ impl Simulator {
                 }
                 Note::Invalidation { sharers, .. } => {
                     self.stats.invalidations += sharers as u64;
-                    *self.stats.sharers_per_invalidation.entry(sharers).or_insert(0) += 1;
+                    *self
+                        .stats
+                        .sharers_per_invalidation
+                        .entry(sharers)
+                        .or_insert(0) += 1;
                 }
                 Note::Writeback { .. } => self.stats.writebacks += 1,
             }
@@ -573,13 +678,16 @@ impl Simulator {
         self.outbox.notes = notes;
         let msgs = std::mem::take(&mut self.outbox.msgs);
         for msg in &msgs {
-            let leave = if msg.from_memory { self.mem[node as usize - n].read(at) } else { at };
+            let leave = if msg.from_memory {
+                self.mem[node as usize - n].read(at)
+            } else {
+                at
+            };
             self.stats.count_message(msg);
             if let Some(ch) = &mut self.checker {
                 ch.record_message(self.now, msg);
             }
-            let arrival = self.net.send(msg, leave);
-            self.schedule_msg(msg.clone(), arrival);
+            self.schedule_msg(msg.clone(), leave, true);
         }
         self.outbox.msgs = msgs;
         self.outbox.msgs.clear();
@@ -595,9 +703,33 @@ impl Simulator {
         Ok(())
     }
 
+    /// Check SWMR and data values on every line any cache holds now.
+    pub fn check_all(&mut self) -> Result<(), SimError> {
+        if self.checker.is_none() {
+            self.checker = Some(Checker::new(self.cfg.cores));
+        }
+        let mut lines: Vec<LineAddr> = self
+            .l1s
+            .iter()
+            .flat_map(|l1| {
+                l1.array
+                    .valid_frames()
+                    .map(|(_, f)| f.line)
+                    .chain(l1.wb.iter().map(|e| e.line))
+            })
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        for line in lines {
+            self.check_line(line)?;
+        }
+        Ok(())
+    }
+
     fn check_line(&mut self, line: LineAddr) -> Result<(), SimError> {
         let ch = self.checker.as_ref().expect("checking");
-        let r = check_swmr(line, &self.l1s).and_then(|_| ch.check_copies(line, self.line_bytes, &self.l1s));
+        let r = check_swmr(line, &self.l1s)
+            .and_then(|_| ch.check_copies(line, self.line_bytes, &self.l1s));
         r.map_err(|what| self.violation(what, line))
     }
 

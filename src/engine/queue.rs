@@ -54,7 +54,9 @@ impl<T> EventQueue<T> {
     #[inline]
     pub fn pop(&mut self) -> Option<(Cycle, T)> {
         let Reverse((t, _, slot)) = self.heap.pop()?;
-        let item = self.slab[slot as usize].take().expect("a queued slot holds its event");
+        let item = self.slab[slot as usize]
+            .take()
+            .expect("a queued slot holds its event");
         self.free.push(slot);
         Some((t, item))
     }

@@ -8,7 +8,9 @@
 use super::LineAddr;
 use crate::protocol::l1_table::L1State;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReplacementPolicy {
     #[default]
@@ -275,7 +277,11 @@ mod tests {
 
     #[test]
     fn transient_frames_are_never_victims() {
-        for policy in [ReplacementPolicy::Lru, ReplacementPolicy::TreePlru, ReplacementPolicy::Random] {
+        for policy in [
+            ReplacementPolicy::Lru,
+            ReplacementPolicy::TreePlru,
+            ReplacementPolicy::Random,
+        ] {
             let mut c = CacheArray::new(geometry(2), policy, 7);
             let a = c.free_frame(0).unwrap();
             c.install(a, 0, L1State::IS_D);

@@ -9,7 +9,10 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Ctrl, Handled, LineAddr, LineData, Msg, MsgKind, NodeId, Note, Outbox, Primitive as P, ProtocolError, SharerSet, Tags};
+use super::{
+    Ctrl, Handled, LineAddr, LineData, Msg, MsgKind, Mutation, NodeId, Note, Outbox,
+    Primitive as P, ProtocolError, SharerSet, Tags,
+};
 use crate::protocol::Protocol;
 use crate::protocol::dir_table::{self, DirAction, DirEvent, DirState};
 
@@ -20,6 +23,10 @@ pub struct DirSpec {
     pub node: NodeId,
     /// Words per line.
     pub words: usize,
+    /// Number of cores (node ids below it are L1s).
+    pub cores: usize,
+    /// A deliberate bug (mutation testing only).
+    pub mutation: Option<Mutation>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,17 +94,36 @@ impl Directory {
                     _ => return Err(self.error(msg.line, e.state, "PutS", "PutS from the owner")),
                 }
             }
-            MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO if e.sharers.contains(req as usize) => {
-                if last { DirEvent::LastPutS } else { DirEvent::PutS }
+            MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO
+                if e.sharers.contains(req as usize) =>
+            {
+                if last {
+                    DirEvent::LastPutS
+                } else {
+                    DirEvent::PutS
+                }
             }
             MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO => DirEvent::StalePut,
             MsgKind::Data if e.sharers.is_empty() => DirEvent::DataNoSharers,
             MsgKind::Data => DirEvent::Data,
-            other => return Err(self.error(msg.line, e.state, other.name(), "a directory never receives this message")),
+            other => {
+                return Err(self.error(
+                    msg.line,
+                    e.state,
+                    other.name(),
+                    "a directory never receives this message",
+                ));
+            }
         })
     }
 
-    fn error(&self, line: LineAddr, state: DirState, event: &'static str, detail: &str) -> ProtocolError {
+    fn error(
+        &self,
+        line: LineAddr,
+        state: DirState,
+        event: &'static str,
+        detail: &str,
+    ) -> ProtocolError {
         ProtocolError {
             ctrl: Ctrl::Dir(self.spec.slice),
             line,
@@ -110,11 +136,46 @@ impl Directory {
     /// A message from the network.
     pub fn handle(&mut self, msg: &Msg, out: &mut Outbox) -> Result<Handled, ProtocolError> {
         let line = msg.line;
-        let mut e = self.entries.get(&line).cloned().unwrap_or(DirEntry::INVALID);
+        let mut e = self
+            .entries
+            .get(&line)
+            .cloned()
+            .unwrap_or(DirEntry::INVALID);
         let from = e.state;
         let event = self.classify(msg, &e)?;
-        let row = dir_table::row(self.spec.protocol, from, event).ok_or_else(|| {
-            self.error(line, from, event.name(), &format!("{} directory has no row for this pair", self.spec.protocol))
+        let mutation = self.spec.mutation;
+        let row = match (mutation, from, event) {
+            (Some(Mutation::StaleMemoryData), DirState::E | DirState::M, DirEvent::GetS) => {
+                Some(dir_table::DirRow {
+                    actions: &[DirAction::DataFromMemory, DirAction::AddSharer],
+                    next: Some(from),
+                })
+            }
+            (Some(Mutation::NoInvalidation), DirState::S, DirEvent::GetM) => {
+                Some(dir_table::DirRow {
+                    actions: &[
+                        DirAction::ClearSharers,
+                        DirAction::DataFromMemory,
+                        DirAction::SetOwner,
+                    ],
+                    next: Some(DirState::M),
+                })
+            }
+            (Some(Mutation::ExclusiveToSharer), DirState::S, DirEvent::GetS) => {
+                Some(dir_table::DirRow {
+                    actions: &[DirAction::ExclusiveDataFromMemory, DirAction::SetOwner],
+                    next: Some(DirState::E),
+                })
+            }
+            _ => dir_table::row(self.spec.protocol, from, event),
+        };
+        let row = row.ok_or_else(|| {
+            self.error(
+                line,
+                from,
+                event.name(),
+                &format!("{} directory has no row for this pair", self.spec.protocol),
+            )
         })?;
         if row.actions == [DirAction::Stall] {
             return Ok(Handled::Stalled);
@@ -131,6 +192,9 @@ impl Directory {
                     // A writer collects an Inv-Ack from every other sharer; a reader none.
                     if msg.kind == MsgKind::GetM {
                         m.acks = e.sharers.len_without(req as usize) as u16;
+                        if mutation == Some(Mutation::WrongAckCount) {
+                            m.acks = m.acks.saturating_sub(1);
+                        }
                     }
                     m.from_memory = true;
                     m.data = Some(self.memory_line(line));
@@ -138,18 +202,33 @@ impl Directory {
                     out.notes.push(Note::MemRead { line });
                     out.msgs.push(m);
                 }
+                DirAction::AddSharer
+                    if mutation == Some(Mutation::ForgetSharer) && from == DirState::S => {}
                 DirAction::AddSharer => e.sharers.insert(req as usize),
                 DirAction::RemoveSharer => e.sharers.remove(req as usize),
                 DirAction::ClearSharers => e.sharers.clear(),
                 DirAction::OwnerToSharers => {
-                    let owner = e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner to demote"))?;
+                    let owner = e.owner.ok_or_else(|| {
+                        self.error(line, from, event.name(), "no owner to demote")
+                    })?;
                     e.sharers.insert(owner as usize);
                 }
                 DirAction::SetOwner => e.owner = Some(req),
                 DirAction::ClearOwner => e.owner = None,
                 DirAction::FwdGetSToOwner | DirAction::FwdGetMToOwner => {
-                    let owner = e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner to forward to"))?;
-                    let kind = if action == DirAction::FwdGetSToOwner { MsgKind::FwdGetS } else { MsgKind::FwdGetM };
+                    let owner = e.owner.ok_or_else(|| {
+                        self.error(line, from, event.name(), "no owner to forward to")
+                    })?;
+                    let kind = if action == DirAction::FwdGetSToOwner {
+                        MsgKind::FwdGetS
+                    } else {
+                        MsgKind::FwdGetM
+                    };
+                    let owner = if mutation == Some(Mutation::ForwardToWrongOwner) {
+                        ((owner as usize + 1) % self.spec.cores) as u16
+                    } else {
+                        owner
+                    };
                     let mut m = Msg::control(kind, line, me, owner);
                     m.requester = req;
                     if kind == MsgKind::FwdGetM {
@@ -173,17 +252,23 @@ impl Directory {
                         out.msgs.push(m);
                     }
                     if n > 0 {
-                        out.notes.push(Note::Invalidation { line, sharers: n as u32 });
+                        out.notes.push(Note::Invalidation {
+                            line,
+                            sharers: n as u32,
+                        });
                     }
                 }
                 DirAction::AckCountToOwner => {
-                    let owner = e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner for AckCount"))?;
+                    let owner = e.owner.ok_or_else(|| {
+                        self.error(line, from, event.name(), "no owner for AckCount")
+                    })?;
                     let mut m = Msg::control(MsgKind::AckCount, line, me, owner);
                     m.requester = owner;
                     m.acks = e.sharers.len_without(owner as usize) as u16;
                     m.tags = Tags::of(P::RevokeConfirm);
                     out.msgs.push(m);
                 }
+                DirAction::PutAck if mutation == Some(Mutation::DropPutAck) => {}
                 DirAction::PutAck => {
                     let mut m = Msg::control(MsgKind::PutAck, line, me, req);
                     m.requester = req;
@@ -192,7 +277,9 @@ impl Directory {
                 }
                 DirAction::WriteMemory => {
                     if msg.dirty {
-                        let data = msg.data.clone().ok_or_else(|| self.error(line, from, event.name(), "dirty message without data"))?;
+                        let data = msg.data.clone().ok_or_else(|| {
+                            self.error(line, from, event.name(), "dirty message without data")
+                        })?;
                         self.memory.insert(line, data);
                         out.notes.push(Note::MemWrite { line });
                     }

@@ -14,7 +14,7 @@
 
 use super::cache::{CacheArray, CacheGeometry, ReplacementPolicy};
 use super::{
-    Access, Ctrl, Handled, LineAddr, LineData, MemOp, Msg, MsgKind, NodeId, Note, Outbox,
+    Access, Ctrl, Handled, LineAddr, LineData, MemOp, Msg, MsgKind, Mutation, NodeId, Note, Outbox,
     Primitive as P, ProtocolError, Tags,
 };
 use crate::protocol::Protocol;
@@ -29,6 +29,8 @@ pub struct L1Spec {
     pub policy: ReplacementPolicy,
     pub silent_evict: bool,
     pub wb_entries: usize,
+    /// A deliberate bug (mutation testing only).
+    pub mutation: Option<Mutation>,
     /// Node id of directory slice 0; slices are interleaved by line address.
     pub first_dir: NodeId,
     pub dir_slices: u16,
@@ -202,9 +204,17 @@ impl L1Controller {
     }
 
     /// A core access that did not hit (or a caller that wants the table path).
-    pub fn access(&mut self, access: Access, out: &mut Outbox) -> Result<AccessOutcome, ProtocolError> {
+    pub fn access(
+        &mut self,
+        access: Access,
+        out: &mut Outbox,
+    ) -> Result<AccessOutcome, ProtocolError> {
         let line = self.line_of(access.addr);
-        let event = if access.op.writes() { L1Event::Store } else { L1Event::Load };
+        let event = if access.op.writes() {
+            L1Event::Store
+        } else {
+            L1Event::Load
+        };
         match self.locate(line) {
             Loc::Wb(_) => return Ok(AccessOutcome::Blocked),
             Loc::Frame(idx) => {
@@ -222,9 +232,22 @@ impl L1Controller {
                 if self.mshr.is_some() {
                     return Ok(AccessOutcome::Blocked);
                 }
-                self.mshr = Some(Mshr { line, access, acks: 0 });
+                self.mshr = Some(Mshr {
+                    line,
+                    access,
+                    acks: 0,
+                });
                 self.array.touch(idx);
-                self.run(Loc::Frame(idx), line, state, event, row.actions, row.next, None, out)?;
+                self.run(
+                    Loc::Frame(idx),
+                    line,
+                    state,
+                    event,
+                    row.actions,
+                    row.next,
+                    None,
+                    out,
+                )?;
                 Ok(AccessOutcome::Miss)
             }
             Loc::Absent => {
@@ -245,9 +268,22 @@ impl L1Controller {
                     }
                 };
                 self.array.install(idx, line, L1State::I);
-                self.mshr = Some(Mshr { line, access, acks: 0 });
+                self.mshr = Some(Mshr {
+                    line,
+                    access,
+                    acks: 0,
+                });
                 let row = self.row(line, L1State::I, event)?;
-                self.run(Loc::Frame(idx), line, L1State::I, event, row.actions, row.next, None, out)?;
+                self.run(
+                    Loc::Frame(idx),
+                    line,
+                    L1State::I,
+                    event,
+                    row.actions,
+                    row.next,
+                    None,
+                    out,
+                )?;
                 Ok(AccessOutcome::Miss)
             }
         }
@@ -265,14 +301,29 @@ impl L1Controller {
         } else {
             L1Event::Replacement
         };
+        if state == L1State::M && self.spec.mutation == Some(Mutation::DropDirtyLine) {
+            self.array.invalidate(idx);
+            return Ok(Handled::Done);
+        }
         let row = self.row(line, state, event)?;
         if row.actions == [L1Action::Stall] {
             return Ok(Handled::Stalled);
         }
-        if row.next.is_some_and(L1State::in_writeback_buffer) && self.wb.len() >= self.spec.wb_entries {
+        if row.next.is_some_and(L1State::in_writeback_buffer)
+            && self.wb.len() >= self.spec.wb_entries
+        {
             return Ok(Handled::Stalled);
         }
-        self.run(Loc::Frame(idx), line, state, event, row.actions, row.next, None, out)?;
+        self.run(
+            Loc::Frame(idx),
+            line,
+            state,
+            event,
+            row.actions,
+            row.next,
+            None,
+            out,
+        )?;
         Ok(Handled::Done)
     }
 
@@ -290,12 +341,25 @@ impl L1Controller {
         if row.actions == [L1Action::Stall] {
             return Ok(Handled::Stalled);
         }
-        self.run(loc, line, state, event, row.actions, row.next, Some(msg), out)?;
+        self.run(
+            loc,
+            line,
+            state,
+            event,
+            row.actions,
+            row.next,
+            Some(msg),
+            out,
+        )?;
         Ok(Handled::Done)
     }
 
     fn classify(&self, msg: &Msg, state: L1State) -> L1Event {
-        let pending = self.mshr.as_ref().filter(|m| m.line == msg.line).map_or(0, |m| m.acks);
+        let pending = self
+            .mshr
+            .as_ref()
+            .filter(|m| m.line == msg.line)
+            .map_or(0, |m| m.acks);
         match msg.kind {
             MsgKind::FwdGetS => L1Event::FwdGetS,
             MsgKind::FwdGetM => L1Event::FwdGetM,
@@ -303,6 +367,7 @@ impl L1Controller {
             MsgKind::PutAck => L1Event::PutAck,
             MsgKind::Data if msg.exclusive => L1Event::ExclusiveData,
             MsgKind::Data if pending + msg.acks as i32 == 0 => L1Event::Data,
+            MsgKind::Data if self.spec.mutation == Some(Mutation::SkipAckWait) => L1Event::Data,
             MsgKind::Data => L1Event::DataAwaitAcks,
             MsgKind::AckCount if pending + msg.acks as i32 == 0 => L1Event::AckCountLast,
             MsgKind::AckCount => L1Event::AckCount,
@@ -315,13 +380,21 @@ impl L1Controller {
                 }
             }
             // Requests never reach an L1: report the pair as impossible.
-            MsgKind::GetS | MsgKind::GetM | MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO => {
-                L1Event::Load
-            }
+            MsgKind::GetS
+            | MsgKind::GetM
+            | MsgKind::PutS
+            | MsgKind::PutE
+            | MsgKind::PutM
+            | MsgKind::PutO => L1Event::Load,
         }
     }
 
-    fn row(&self, line: LineAddr, state: L1State, event: L1Event) -> Result<l1_table::L1Row, ProtocolError> {
+    fn row(
+        &self,
+        line: LineAddr,
+        state: L1State,
+        event: L1Event,
+    ) -> Result<l1_table::L1Row, ProtocolError> {
         l1_table::row(self.spec.protocol, state, event).ok_or_else(|| ProtocolError {
             ctrl: Ctrl::L1(self.spec.core),
             line,
@@ -365,19 +438,31 @@ impl L1Controller {
                     self.perform_in_frame(idx, access, false, out);
                 }
                 L1Action::IssueGetS | L1Action::IssueGetM => {
-                    let kind = if action == L1Action::IssueGetS { MsgKind::GetS } else { MsgKind::GetM };
+                    let kind = if action == L1Action::IssueGetS {
+                        MsgKind::GetS
+                    } else {
+                        MsgKind::GetM
+                    };
                     let mut m = Msg::control(kind, line, me, home);
                     m.tags = Tags::of(P::RequestGrant);
                     out.msgs.push(m);
                 }
                 L1Action::SendPutS | L1Action::SendPutE => {
-                    let kind = if action == L1Action::SendPutS { MsgKind::PutS } else { MsgKind::PutE };
+                    let kind = if action == L1Action::SendPutS {
+                        MsgKind::PutS
+                    } else {
+                        MsgKind::PutE
+                    };
                     let mut m = Msg::control(kind, line, me, home);
                     m.tags = Tags::of(P::RequestGrant);
                     out.msgs.push(m);
                 }
                 L1Action::SendPutM | L1Action::SendPutO => {
-                    let kind = if action == L1Action::SendPutM { MsgKind::PutM } else { MsgKind::PutO };
+                    let kind = if action == L1Action::SendPutM {
+                        MsgKind::PutM
+                    } else {
+                        MsgKind::PutO
+                    };
                     let (data, dirty) = self.line_payload(loc);
                     let mut m = Msg::control(kind, line, me, home);
                     m.data = Some(data);
@@ -399,30 +484,43 @@ impl L1Controller {
                     m.acks = fwd.acks;
                     m.dirty = dirty;
                     m.tags = match (fwd.kind, action) {
-                        (MsgKind::FwdGetM, _) if dirty => Tags::of(P::AuthorityCoordinated).with(P::FlushToSuccessor),
+                        (MsgKind::FwdGetM, _) if dirty => {
+                            Tags::of(P::AuthorityCoordinated).with(P::FlushToSuccessor)
+                        }
                         (MsgKind::FwdGetM, _) => Tags::of(P::AuthorityCoordinated),
                         (_, L1Action::DataToRequester) => Tags::of(P::FlushToSuccessor),
                         _ => Tags::of(P::RequestGrant),
                     };
-                    if action == L1Action::DataToRequesterAndDir {
+                    // The requester's copy goes first: it is on the critical path.
+                    let copy_to_dir = action == L1Action::DataToRequesterAndDir
+                        && self.spec.mutation != Some(Mutation::NoDataToDirectory);
+                    if copy_to_dir {
+                        m.data = Some(data.clone());
+                        out.msgs.push(m);
                         let mut d = Msg::control(MsgKind::Data, line, me, home);
                         d.requester = fwd.requester;
                         d.dirty = dirty;
-                        d.data = Some(data.clone());
+                        d.data = Some(data);
                         d.tags = Tags::of(P::FlushToStore);
                         out.msgs.push(d);
+                    } else {
+                        m.data = Some(data);
+                        out.msgs.push(m);
                     }
-                    m.data = Some(data);
-                    out.msgs.push(m);
                 }
                 L1Action::InvAckToRequester | L1Action::StaleInvAck => {
                     let inv = need_msg()?;
+                    if self.spec.mutation == Some(Mutation::SkipInvAck) && state == L1State::S {
+                        continue;
+                    }
                     let mut m = Msg::control(MsgKind::InvAck, line, me, inv.requester);
                     m.requester = inv.requester;
                     m.tags = Tags::of(P::RevokeConfirm);
                     if action == L1Action::StaleInvAck {
                         if !self.spec.silent_evict {
-                            return Err(err("Inv for a copy this cache never held (silent eviction is off)"));
+                            return Err(err(
+                                "Inv for a copy this cache never held (silent eviction is off)",
+                            ));
                         }
                         m.tags = m.tags.with(P::SilentWithdrawal);
                     }
@@ -436,13 +534,20 @@ impl L1Controller {
                     let Some(data) = &m.data else {
                         return Err(err("Data message without data"));
                     };
-                    self.array.data_mut(idx).copy_from_slice(data);
+                    if self.spec.mutation != Some(Mutation::IgnoreData) {
+                        self.array.data_mut(idx).copy_from_slice(data);
+                    }
                 }
                 L1Action::AddAcks => {
                     let m = need_msg()?;
                     let Some(mshr) = self.mshr.as_mut().filter(|x| x.line == line) else {
                         return Err(err("acks without a miss"));
                     };
+                    if self.spec.mutation == Some(Mutation::SkipAckWait) {
+                        // The broken cache forgets the acks it owes the protocol.
+                        mshr.acks = 0;
+                        continue;
+                    }
                     mshr.acks += m.acks as i32;
                 }
                 L1Action::CountInvAck => {
@@ -457,10 +562,15 @@ impl L1Controller {
                     };
                     let mshr = self.mshr.take().filter(|x| x.line == line);
                     let mshr = mshr.ok_or_else(|| err("completion without a miss"))?;
-                    if mshr.acks != 0 {
+                    if mshr.acks != 0 && self.spec.mutation != Some(Mutation::SkipAckWait) {
                         return Err(err("completion with acks outstanding"));
                     }
-                    let (value, _) = self.perform_in_frame(idx, mshr.access, action == L1Action::CompleteOnce, out);
+                    let (value, _) = self.perform_in_frame(
+                        idx,
+                        mshr.access,
+                        action == L1Action::CompleteOnce,
+                        out,
+                    );
                     out.notes.push(Note::Completed { core: me, value });
                 }
             }
@@ -470,7 +580,13 @@ impl L1Controller {
     }
 
     /// Perform an access on a frame's data; notes it for the checker.
-    fn perform_in_frame(&mut self, idx: usize, access: Access, windowed: bool, out: &mut Outbox) -> (u64, Option<u64>) {
+    fn perform_in_frame(
+        &mut self,
+        idx: usize,
+        access: Access,
+        windowed: bool,
+        out: &mut Outbox,
+    ) -> (u64, Option<u64>) {
         let word = self.word_of(access.addr);
         let data = self.array.data_mut(idx);
         let (loaded, new) = access.op.apply(data[word]);
@@ -495,13 +611,24 @@ impl L1Controller {
 
     fn line_payload(&self, loc: Loc) -> (LineData, bool) {
         match loc {
-            Loc::Frame(i) => (LineData::from_slice(self.array.data(i)), self.array.frame(i).dirty),
+            Loc::Frame(i) => (
+                LineData::from_slice(self.array.data(i)),
+                self.array.frame(i).dirty,
+            ),
             Loc::Wb(i) => (self.wb[i].data.clone(), self.wb[i].dirty),
             Loc::Absent => (LineData::new(), false),
         }
     }
 
-    fn set_state(&mut self, loc: Loc, line: LineAddr, from: L1State, event: L1Event, next: Option<L1State>, out: &mut Outbox) {
+    fn set_state(
+        &mut self,
+        loc: Loc,
+        line: LineAddr,
+        from: L1State,
+        event: L1Event,
+        next: Option<L1State>,
+        out: &mut Outbox,
+    ) {
         let to = next.unwrap_or(from);
         out.notes.push(Note::L1Transition {
             core: self.spec.core,
@@ -536,7 +663,9 @@ impl L1Controller {
             }
             Loc::Wb(i) if to == L1State::I => {
                 self.wb.swap_remove(i);
-                out.notes.push(Note::WritebackFreed { core: self.spec.core });
+                out.notes.push(Note::WritebackFreed {
+                    core: self.spec.core,
+                });
             }
             Loc::Wb(i) => self.wb[i].state = to,
             Loc::Absent => {
@@ -564,7 +693,11 @@ impl L1Controller {
 
     /// The MemOp a hit would perform (for tests comparing the fast path to the table).
     pub fn table_says_hit(protocol: Protocol, state: L1State, op: MemOp) -> bool {
-        let event = if op.writes() { L1Event::Store } else { L1Event::Load };
+        let event = if op.writes() {
+            L1Event::Store
+        } else {
+            L1Event::Load
+        };
         l1_table::row(protocol, state, event).is_some_and(|r| r.actions == [L1Action::Hit])
     }
 }

@@ -19,6 +19,53 @@ pub use sharers::SharerSet;
 use crate::protocol::dir_table::{DirEvent, DirState};
 use crate::protocol::l1_table::{L1Event, L1State};
 
+/// A deliberate bug, for showing that the checkers catch broken protocols
+/// (mutation testing). `None` in every real configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mutation {
+    /// L1: a sharer invalidated in S drops the line without sending its Inv-Ack.
+    SkipInvAck,
+    /// Directory: forwards go to the wrong cache (owner + 1).
+    ForwardToWrongOwner,
+    /// Directory: the ack count in Data to a writer is one too small.
+    WrongAckCount,
+    /// Directory: never sends a Put-Ack.
+    DropPutAck,
+    /// Directory: a GetS in S does not record the new sharer.
+    ForgetSharer,
+    /// Directory: a GetS to an owned line is answered from (stale) memory.
+    StaleMemoryData,
+    /// L1: an owner answering Fwd-GetS under MESI sends no copy to the directory.
+    NoDataToDirectory,
+    /// L1: the data of a miss is not copied into the line.
+    IgnoreData,
+    /// Directory: a GetM in S invalidates nobody and asks for no acks.
+    NoInvalidation,
+    /// L1: a store miss completes when its data arrives, without waiting for acks.
+    SkipAckWait,
+    /// Directory: a GetS in S is granted exclusive (E) data.
+    ExclusiveToSharer,
+    /// L1: a dirty M line is dropped on replacement without a PutM.
+    DropDirtyLine,
+}
+
+impl Mutation {
+    pub const ALL: [Mutation; 12] = [
+        Mutation::SkipInvAck,
+        Mutation::ForwardToWrongOwner,
+        Mutation::WrongAckCount,
+        Mutation::DropPutAck,
+        Mutation::ForgetSharer,
+        Mutation::StaleMemoryData,
+        Mutation::NoDataToDirectory,
+        Mutation::IgnoreData,
+        Mutation::NoInvalidation,
+        Mutation::SkipAckWait,
+        Mutation::ExclusiveToSharer,
+        Mutation::DropDirtyLine,
+    ];
+}
+
 /// What a core asks of its cache for one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemOp {
@@ -89,7 +136,10 @@ pub enum Note {
         windowed: bool,
     },
     /// A miss finished: the core may go on; `value` is what its access returned.
-    Completed { core: u16, value: u64 },
+    Completed {
+        core: u16,
+        value: u64,
+    },
     L1Transition {
         core: u16,
         line: LineAddr,
@@ -105,15 +155,30 @@ pub enum Note {
         to: DirState,
     },
     /// A clean shared copy left without a message (7a).
-    SilentDrop { core: u16, line: LineAddr },
+    SilentDrop {
+        core: u16,
+        line: LineAddr,
+    },
     /// A write-back buffer entry was freed (a blocked core may retry).
-    WritebackFreed { core: u16 },
-    MemRead { line: LineAddr },
-    MemWrite { line: LineAddr },
+    WritebackFreed {
+        core: u16,
+    },
+    MemRead {
+        line: LineAddr,
+    },
+    MemWrite {
+        line: LineAddr,
+    },
     /// A GetM invalidated this many sharers.
-    Invalidation { line: LineAddr, sharers: u32 },
+    Invalidation {
+        line: LineAddr,
+        sharers: u32,
+    },
     /// A dirty line was written back to memory on eviction.
-    Writeback { core: u16, line: LineAddr },
+    Writeback {
+        core: u16,
+        line: LineAddr,
+    },
 }
 
 /// Everything a controller produced while handling one input.

@@ -201,7 +201,9 @@ impl Tags {
         self.0 & (1 << p as u16) != 0
     }
     pub fn iter(self) -> impl Iterator<Item = Primitive> {
-        Primitive::ALL.into_iter().filter(move |p| self.contains(*p))
+        Primitive::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
     }
 }
 

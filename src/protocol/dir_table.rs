@@ -198,7 +198,10 @@ pub fn mesi(state: DirState, event: DirEvent) -> Option<DirRow> {
         (S, Ev::LastPutS) => go(&[RemoveSharer, PutAck], I),
         (S, Ev::StalePut) => stay(&[PutAck]),
 
-        (E | M, Ev::GetS) => go(&[FwdGetSToOwner, OwnerToSharers, AddSharer, ClearOwner], S_D),
+        (E | M, Ev::GetS) => go(
+            &[FwdGetSToOwner, OwnerToSharers, AddSharer, ClearOwner],
+            S_D,
+        ),
         (E | M, Ev::GetM) => go(&[FwdGetMToOwner, SetOwner], M),
         (E, Ev::LastOwnerPutE) => go(&[ClearOwner, PutAck], I),
         (E | M, Ev::LastOwnerPutM) => go(&[WriteMemory, ClearOwner, PutAck], I),

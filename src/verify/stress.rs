@@ -45,6 +45,8 @@ pub struct StressOptions {
     pub ops_per_core: usize,
     pub silent_evict: bool,
     pub jitter: u64,
+    /// A deliberate protocol bug: the tester should catch it.
+    pub mutation: Option<crate::model::Mutation>,
 }
 
 impl Default for StressOptions {
@@ -56,6 +58,7 @@ impl Default for StressOptions {
             ops_per_core: 150,
             silent_evict: false,
             jitter: 40,
+            mutation: None,
         }
     }
 }
@@ -85,7 +88,11 @@ pub fn stress_config(opts: &StressOptions, seed: u64) -> SystemConfig {
         1 => Topology::Ring,
         _ => Topology::Mesh,
     });
-    cfg.directory.slices = if opts.cores >= 2 && seed % 2 == 1 { 2 } else { 1 };
+    cfg.directory.slices = if opts.cores >= 2 && seed % 2 == 1 {
+        2
+    } else {
+        1
+    };
     cfg
 }
 
@@ -141,13 +148,18 @@ impl Frontend for Replay {
 }
 
 /// Run one seed's programs; `Err` carries the failure's report.
-pub fn run_programs(opts: &StressOptions, seed: u64, programs: &[Program]) -> Result<Simulator, SimError> {
+pub fn run_programs(
+    opts: &StressOptions,
+    seed: u64,
+    programs: &[Program],
+) -> Result<Simulator, SimError> {
     let cfg = stress_config(opts, seed);
     let mut sim = Simulator::new(
         cfg,
         RunOptions {
             check: true,
             jitter: Some(opts.jitter),
+            mutation: opts.mutation,
         },
     );
     let mut fe = Replay {
@@ -171,10 +183,18 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ops: usize = self.programs.iter().map(Vec::len).sum();
         writeln!(f, "seed {} FAILED: {}", self.seed, self.error)?;
-        writeln!(f, "shortest failing sequence found: {ops} operations (from {}):", self.original_ops)?;
+        writeln!(
+            f,
+            "shortest failing sequence found: {ops} operations (from {}):",
+            self.original_ops
+        )?;
         for (core, p) in self.programs.iter().enumerate() {
             for (gap, a) in p {
-                writeln!(f, "  core {core}: after {gap:>2} cycles {:?} @ {:#x}", a.op, a.addr)?;
+                writeln!(
+                    f,
+                    "  core {core}: after {gap:>2} cycles {:?} @ {:#x}",
+                    a.op, a.addr
+                )?;
             }
         }
         Ok(())
@@ -198,7 +218,12 @@ pub fn run_seed(opts: &StressOptions, seed: u64) -> Result<(), Box<Failure>> {
 }
 
 /// Remove chunks of operations, halving the chunk size, while the run still fails.
-fn shrink(opts: &StressOptions, seed: u64, mut progs: Vec<Program>, mut error: String) -> (Vec<Program>, String) {
+fn shrink(
+    opts: &StressOptions,
+    seed: u64,
+    mut progs: Vec<Program>,
+    mut error: String,
+) -> (Vec<Program>, String) {
     let mut budget = 2000; // runs
     let mut chunk = progs.iter().map(Vec::len).max().unwrap_or(1).div_ceil(2);
     while chunk >= 1 && budget > 0 {
@@ -254,7 +279,9 @@ pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -
                         match run_programs(opts, seed, &progs) {
                             Ok(sim) => {
                                 sum.passed += 1;
-                                sum.operations += sim.stats.totals().loads + sim.stats.totals().stores + sim.stats.totals().atomics;
+                                sum.operations += sim.stats.totals().loads
+                                    + sim.stats.totals().stores
+                                    + sim.stats.totals().atomics;
                                 sum.messages += sim.stats.total_messages();
                             }
                             Err(_) => {
@@ -270,7 +297,10 @@ pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("stress worker panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("stress worker panicked"))
+            .collect()
     });
     let mut total = Summary::default();
     for r in results {

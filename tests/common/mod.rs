@@ -1,0 +1,79 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use cohsim::config::SystemConfig;
+use cohsim::engine::{Frontend, RunOptions, Simulator, Step};
+use cohsim::model::{Access, MemOp};
+
+/// Each core runs a fixed list of steps; records what its accesses returned.
+pub struct Script {
+    pub steps: Vec<std::collections::VecDeque<Step>>,
+    pub results: Vec<Vec<u64>>,
+}
+
+impl Script {
+    pub fn new(steps: Vec<Vec<Step>>) -> Self {
+        let n = steps.len();
+        Script {
+            steps: steps.into_iter().map(Into::into).collect(),
+            results: vec![Vec::new(); n],
+        }
+    }
+}
+
+impl Frontend for Script {
+    fn next(&mut self, core: usize) -> Result<Step, String> {
+        Ok(self.steps[core].pop_front().unwrap_or(Step::Done))
+    }
+    fn completed(&mut self, core: usize, value: u64) {
+        self.results[core].push(value);
+    }
+}
+
+pub fn load(gap: u64, addr: u64) -> Step {
+    Step::Access {
+        gap,
+        access: Access {
+            addr,
+            op: MemOp::Load,
+        },
+    }
+}
+
+pub fn store(gap: u64, addr: u64, v: u64) -> Step {
+    Step::Access {
+        gap,
+        access: Access {
+            addr,
+            op: MemOp::Store(v),
+        },
+    }
+}
+
+/// Run a script with the checker on; panics with the simulator's report on failure.
+pub fn run_checked(cfg: SystemConfig, steps: Vec<Vec<Step>>) -> (Simulator, Script) {
+    let mut sim = Simulator::new(
+        cfg,
+        RunOptions {
+            check: true,
+            ..Default::default()
+        },
+    );
+    let mut fe = Script::new(steps);
+    if let Err(e) = sim.run(&mut fe) {
+        panic!("run failed: {e}");
+    }
+    (sim, fe)
+}
+
+/// A tiny deterministic generator for test inputs (xorshift64*).
+pub struct TestRng(pub u64);
+
+impl TestRng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
