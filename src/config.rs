@@ -20,10 +20,7 @@ pub struct ConfigError {
 }
 
 fn err(setting: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        setting: setting.to_string(),
-        message: message.into(),
-    }
+    ConfigError { setting: setting.to_string(), message: message.into() }
 }
 
 /// A byte size written as a number or with a unit: `32768`, `32KiB`, `4 KiB`, `1MiB`.
@@ -59,22 +56,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("expected a size such as 32KiB or 4096, found {s:?}"))?;
+    let n: u64 = num.parse().map_err(|_| format!("expected a size such as 32KiB or 4096, found {s:?}"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         other => {
-            return Err(format!(
-                "unknown size unit {other:?} in {s:?} (use B, KiB, MiB, GiB)"
-            ));
+            return Err(format!("unknown size unit {other:?} in {s:?} (use B, KiB, MiB, GiB)"));
         }
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size {s:?} is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,10 +109,7 @@ pub struct DirectoryConfig {
 
 impl Default for DirectoryConfig {
     fn default() -> Self {
-        DirectoryConfig {
-            slices: 1,
-            latency: 10,
-        }
+        DirectoryConfig { slices: 1, latency: 10 }
     }
 }
 
@@ -133,10 +122,7 @@ pub struct MemoryConfig {
 
 impl Default for MemoryConfig {
     fn default() -> Self {
-        MemoryConfig {
-            latency: 100,
-            bytes_per_cycle: 16,
-        }
+        MemoryConfig { latency: 100, bytes_per_cycle: 16 }
     }
 }
 
@@ -151,12 +137,7 @@ pub struct NetworkConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        NetworkConfig {
-            topology: Topology::Crossbar,
-            hop_latency: 2,
-            link_bytes: 16,
-            local_latency: 1,
-        }
+        NetworkConfig { topology: Topology::Crossbar, hop_latency: 2, link_bytes: 16, local_latency: 1 }
     }
 }
 
@@ -210,29 +191,18 @@ impl SystemConfig {
     }
 
     pub fn geometry(&self) -> CacheGeometry {
-        CacheGeometry {
-            size: self.l1.size.0,
-            ways: self.l1.ways,
-            line: self.l1.line,
-        }
+        CacheGeometry { size: self.l1.size.0, ways: self.l1.ways, line: self.l1.line }
     }
 
     /// Apply `--l1 SIZE:WAYS:LINE`.
     pub fn set_l1_shape(&mut self, spec: &str) -> Result<(), ConfigError> {
         let parts: Vec<&str> = spec.split(':').collect();
         if parts.len() != 3 {
-            return Err(err(
-                "--l1",
-                format!("expected SIZE:WAYS:LINE such as 32KiB:8:64, found {spec:?}"),
-            ));
+            return Err(err("--l1", format!("expected SIZE:WAYS:LINE such as 32KiB:8:64, found {spec:?}")));
         }
         self.l1.size = ByteSize(parse_size(parts[0]).map_err(|m| err("--l1 size", m))?);
-        self.l1.ways = parts[1].parse().map_err(|_| {
-            err(
-                "--l1 ways",
-                format!("expected a number, found {:?}", parts[1]),
-            )
-        })?;
+        self.l1.ways =
+            parts[1].parse().map_err(|_| err("--l1 ways", format!("expected a number, found {:?}", parts[1])))?;
         self.l1.line = parse_size(parts[2]).map_err(|m| err("--l1 line", m))? as u32;
         Ok(())
     }
@@ -240,34 +210,22 @@ impl SystemConfig {
     /// Check every rule; the first broken one is reported.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.cores == 0 || self.cores > MAX_CORES {
-            return Err(err(
-                "cores",
-                format!("{} is outside 1..={MAX_CORES}", self.cores),
-            ));
+            return Err(err("cores", format!("{} is outside 1..={MAX_CORES}", self.cores)));
         }
         let l1 = &self.l1;
         power_of_two("l1.size", l1.size.0)?;
         power_of_two("l1.ways", l1.ways as u64)?;
         power_of_two("l1.line", l1.line as u64)?;
         if l1.line < 8 {
-            return Err(err(
-                "l1.line",
-                format!("{} bytes is smaller than one 8-byte word", l1.line),
-            ));
+            return Err(err("l1.line", format!("{} bytes is smaller than one 8-byte word", l1.line)));
         }
         if l1.line > 4096 {
-            return Err(err(
-                "l1.line",
-                format!("{} bytes is larger than 4096", l1.line),
-            ));
+            return Err(err("l1.line", format!("{} bytes is larger than 4096", l1.line)));
         }
         if l1.line as u64 * l1.ways as u64 > l1.size.0 {
             return Err(err(
                 "l1.size",
-                format!(
-                    "{} bytes cannot hold {} ways of {}-byte lines",
-                    l1.size.0, l1.ways, l1.line
-                ),
+                format!("{} bytes cannot hold {} ways of {}-byte lines", l1.size.0, l1.ways, l1.line),
             ));
         }
         if l1.ways > 64 {
@@ -280,10 +238,7 @@ impl SystemConfig {
         if slices == 0 || !slices.is_power_of_two() || slices > self.cores {
             return Err(err(
                 "directory.slices",
-                format!(
-                    "{slices} must be a power of two between 1 and the number of cores ({})",
-                    self.cores
-                ),
+                format!("{slices} must be a power of two between 1 and the number of cores ({})", self.cores),
             ));
         }
         if self.network.link_bytes == 0 {
@@ -339,11 +294,7 @@ mod tests {
         assert!(e.message.contains("assoc"), "{e}");
         let e = SystemConfig::from_toml("protocol = \"mosi\"\n").unwrap_err();
         assert!(e.message.contains("mosi"), "{e}");
-        let c = SystemConfig::from_toml("cores = 16\n[l1]\nsize = \"4KiB\"\nways = 2\nline = 32\n")
-            .unwrap();
-        assert_eq!(
-            (c.cores, c.l1.size.0, c.l1.ways, c.l1.line),
-            (16, 4096, 2, 32)
-        );
+        let c = SystemConfig::from_toml("cores = 16\n[l1]\nsize = \"4KiB\"\nways = 2\nline = 32\n").unwrap();
+        assert_eq!((c.cores, c.l1.size.0, c.l1.ways, c.l1.line), (16, 4096, 2, 32));
     }
 }

@@ -22,11 +22,7 @@ const MEM: u64 = 100;
 const DATA_TAIL: u64 = 4; // 5 flits: the tail arrives 4 cycles after the head
 
 fn config(protocol: Protocol, cores: usize) -> SystemConfig {
-    let cfg = SystemConfig {
-        protocol,
-        cores,
-        ..SystemConfig::default()
-    };
+    let cfg = SystemConfig { protocol, cores, ..SystemConfig::default() };
     assert_eq!(
         (
             cfg.l1.hit_latency,
@@ -47,10 +43,7 @@ fn rung1_l1_hit_takes_the_hit_latency() {
     // A cold miss, then a hit issued the cycle the miss completes: the run ends
     // exactly HIT cycles after the miss.
     let (a, _) = run_checked(config(Protocol::Mesi, 1), vec![vec![load(0, 0x40)]]);
-    let (b, _) = run_checked(
-        config(Protocol::Mesi, 1),
-        vec![vec![load(0, 0x40), load(0, 0x48)]],
-    );
+    let (b, _) = run_checked(config(Protocol::Mesi, 1), vec![vec![load(0, 0x40), load(0, 0x48)]]);
     assert_eq!(b.stats.cycles - a.stats.cycles, HIT);
     assert_eq!(b.stats.cores[0].hits, 1);
 }
@@ -80,10 +73,7 @@ fn rung3_load_of_a_line_modified_elsewhere_takes_three_hops() {
     let expected = HIT + HOP + DIR + HOP + HIT + HOP + DATA_TAIL;
     assert_eq!(expected, 22);
     for p in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
-        let (sim, fe) = run_checked(
-            config(p, 2),
-            vec![vec![store(0, 0x80, 7)], vec![load(t, 0x80)]],
-        );
+        let (sim, fe) = run_checked(config(p, 2), vec![vec![store(0, 0x80, 7)], vec![load(t, 0x80)]]);
         assert_eq!(sim.stats.cores[1].stall_cycles, expected, "{p}");
         assert_eq!(sim.stats.cycles, t + expected, "{p}");
         assert_eq!(fe.results[1], vec![7], "{p}: the load sees the store");
@@ -112,10 +102,7 @@ fn rung4_store_to_a_line_shared_by_k_cores() {
         assert_eq!(sim.stats.messages(MsgKind::Inv), k as u64);
         assert_eq!(sim.stats.messages(MsgKind::InvAck), k as u64);
         assert_eq!(sim.stats.invalidations, k as u64);
-        assert_eq!(
-            sim.stats.sharers_per_invalidation.get(&(k as u32)),
-            Some(&1)
-        );
+        assert_eq!(sim.stats.sharers_per_invalidation.get(&(k as u32)), Some(&1));
     }
 }
 
@@ -134,12 +121,8 @@ fn rung5_producer_consumer_moesi_saves_a_memory_write_per_round() {
         // Gaps count from the previous access's completion; 10,000-cycle rounds
         // with the consumer 5,000 cycles behind keep the order whatever the
         // (few hundred cycles of) latency drift.
-        let producer = (0..n)
-            .map(|i| store(if i == 0 { 0 } else { 10_000 }, 0x200, i + 1))
-            .collect();
-        let consumer = (0..n)
-            .map(|i| load(if i == 0 { 5_000 } else { 10_000 }, 0x200))
-            .collect();
+        let producer = (0..n).map(|i| store(if i == 0 { 0 } else { 10_000 }, 0x200, i + 1)).collect();
+        let consumer = (0..n).map(|i| load(if i == 0 { 5_000 } else { 10_000 }, 0x200)).collect();
         vec![producer, consumer]
     };
     let (mesi, mesi_fe) = run_checked(config(Protocol::Mesi, 2), steps());

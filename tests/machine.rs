@@ -18,10 +18,7 @@ use common::{Script, TestRng, load, run_checked, store};
 #[test]
 fn same_seed_same_statistics() {
     for protocol in [Protocol::Mesi, Protocol::Moesi] {
-        let opts = StressOptions {
-            protocol,
-            ..StressOptions::default()
-        };
+        let opts = StressOptions { protocol, ..StressOptions::default() };
         for seed in [3, 11, 25] {
             let p = programs(&opts, seed);
             let a = run_programs(&opts, seed, &p).unwrap();
@@ -37,18 +34,8 @@ fn same_seed_same_statistics() {
 }
 
 fn two_sharers(protocol: Protocol) -> Simulator {
-    let cfg = SystemConfig {
-        protocol,
-        cores: 2,
-        ..SystemConfig::default()
-    };
-    let (sim, _) = run_checked(
-        cfg,
-        vec![
-            vec![store(0, 0x40, 5), load(2000, 0x40)],
-            vec![load(1000, 0x40)],
-        ],
-    );
+    let cfg = SystemConfig { protocol, cores: 2, ..SystemConfig::default() };
+    let (sim, _) = run_checked(cfg, vec![vec![store(0, 0x40, 5), load(2000, 0x40)], vec![load(1000, 0x40)]]);
     sim
 }
 
@@ -63,10 +50,7 @@ fn checker_catches_a_corrupted_state() {
     match sim.check_all() {
         Err(SimError::Invariant { what, report, .. }) => {
             assert!(what.contains("SWMR"), "{what}");
-            assert!(
-                report.contains("L1[1]: M") && report.contains("L1[0]: S"),
-                "{report}"
-            );
+            assert!(report.contains("L1[1]: M") && report.contains("L1[0]: S"), "{report}");
         }
         other => panic!("expected an SWMR violation, got {other:?}"),
     }
@@ -81,22 +65,12 @@ fn checker_catches_a_corrupted_word_at_rest_and_in_a_later_load() {
 
     // Corrupt the owner's copy, then let another core read it through the protocol.
     let mut sim = Simulator::new(
-        SystemConfig {
-            protocol: Protocol::Mesi,
-            cores: 2,
-            ..SystemConfig::default()
-        },
-        RunOptions {
-            check: true,
-            ..Default::default()
-        },
+        SystemConfig { protocol: Protocol::Mesi, cores: 2, ..SystemConfig::default() },
+        RunOptions { check: true, ..Default::default() },
     );
-    sim.run(&mut Script::new(vec![vec![store(0, 0x80, 1)], vec![]]))
-        .unwrap();
+    sim.run(&mut Script::new(vec![vec![store(0, 0x80, 1)], vec![]])).unwrap();
     assert!(sim.l1s[0].corrupt_word(0x80, 2));
-    let e = sim
-        .run(&mut Script::new(vec![vec![], vec![load(0, 0x80)]]))
-        .unwrap_err();
+    let e = sim.run(&mut Script::new(vec![vec![], vec![load(0, 0x80)]])).unwrap_err();
     match e {
         SimError::Invariant { what, .. } => assert!(what.contains("data value"), "{what}"),
         other => panic!("expected a data-value violation, got {other}"),
@@ -142,18 +116,11 @@ impl LruModel {
 
 #[test]
 fn one_core_matches_an_independent_lru_cache() {
-    for (size, ways, line, footprint) in [
-        (4096u64, 2u32, 32u32, 300u64),
-        (1024, 4, 64, 40),
-        (512, 1, 16, 64),
-        (2048, 8, 32, 100),
-    ] {
+    for (size, ways, line, footprint) in
+        [(4096u64, 2u32, 32u32, 300u64), (1024, 4, 64, 40), (512, 1, 16, 64), (2048, 8, 32, 100)]
+    {
         for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
-            let mut cfg = SystemConfig {
-                protocol,
-                cores: 1,
-                ..SystemConfig::default()
-            };
+            let mut cfg = SystemConfig { protocol, cores: 1, ..SystemConfig::default() };
             cfg.l1.size = ByteSize(size);
             cfg.l1.ways = ways;
             cfg.l1.line = line;
@@ -171,29 +138,18 @@ fn one_core_matches_an_independent_lru_cache() {
             let mut steps = Vec::new();
             for i in 0..5000 {
                 // Skewed: half the accesses go to a hot eighth of the footprint.
-                let l = if rng.next() % 2 == 0 {
-                    rng.next() % (footprint / 8)
-                } else {
-                    rng.next() % footprint
-                };
+                let l = if rng.next() % 2 == 0 { rng.next() % (footprint / 8) } else { rng.next() % footprint };
                 let addr = l * line as u64 + 8 * (rng.next() % (line as u64 / 8));
                 let write = rng.next() % 3 == 0;
                 model.access(l, write);
-                steps.push(if write {
-                    store(rng.next() % 3, addr, i)
-                } else {
-                    load(rng.next() % 3, addr)
-                });
+                steps.push(if write { store(rng.next() % 3, addr, i) } else { load(rng.next() % 3, addr) });
             }
             let (sim, _) = run_checked(cfg, vec![steps]);
             let c = &sim.stats.cores[0];
             let label = format!("{protocol} {size}B {ways}-way {line}B");
             assert_eq!(c.hits, model.hits, "hits, {label}");
             assert_eq!(c.misses, model.misses, "misses, {label}");
-            assert_eq!(
-                sim.stats.writebacks, model.writebacks,
-                "write-backs, {label}"
-            );
+            assert_eq!(sim.stats.writebacks, model.writebacks, "write-backs, {label}");
             assert_eq!(c.upgrades, model.upgrades, "upgrades, {label}");
         }
     }
@@ -225,35 +181,18 @@ fn the_fast_path_agrees_with_the_tables() {
 
 #[test]
 fn a_1024_core_machine_runs() {
-    let opts = StressOptions {
-        protocol: Protocol::Moesi,
-        cores: 1024,
-        ops_per_core: 6,
-        ..StressOptions::default()
-    };
+    let opts = StressOptions { protocol: Protocol::Moesi, cores: 1024, ops_per_core: 6, ..StressOptions::default() };
     let sim = run_programs(&opts, 7, &programs(&opts, 7)).unwrap();
-    assert_eq!(
-        sim.stats.totals().loads + sim.stats.totals().stores + sim.stats.totals().atomics,
-        6 * 1024
-    );
+    assert_eq!(sim.stats.totals().loads + sim.stats.totals().stores + sim.stats.totals().atomics, 6 * 1024);
     assert!(sim.stats.invalidations > 0);
 
     // Every core reads one line, then core 0 writes it: one GetM invalidates the
     // other 1023 copies and collects 1023 acks.
-    let cfg = SystemConfig {
-        protocol: Protocol::Mesi,
-        cores: 1024,
-        ..SystemConfig::default()
-    };
+    let cfg = SystemConfig { protocol: Protocol::Mesi, cores: 1024, ..SystemConfig::default() };
     let mut steps: Vec<Vec<Step>> = (0..1024).map(|c| vec![load(c, 0x40)]).collect();
     steps[0].push(store(100_000, 0x40, 1));
     let (sim, _) = run_checked(cfg, steps);
-    assert_eq!(
-        sim.stats.sharers_per_invalidation.get(&1023),
-        Some(&1),
-        "{:?}",
-        sim.stats.sharers_per_invalidation
-    );
+    assert_eq!(sim.stats.sharers_per_invalidation.get(&1023), Some(&1), "{:?}", sim.stats.sharers_per_invalidation);
     assert_eq!(sim.stats.messages(cohsim::model::MsgKind::InvAck), 1023);
 }
 
@@ -266,8 +205,7 @@ fn the_random_tester_catches_every_mutation() {
             ops_per_core: 100,
             ..StressOptions::default()
         };
-        let caught =
-            (0..200).find(|&seed| run_programs(&opts, seed, &programs(&opts, seed)).is_err());
+        let caught = (0..200).find(|&seed| run_programs(&opts, seed, &programs(&opts, seed)).is_err());
         assert!(caught.is_some(), "{m:?} survived 200 seeds");
     }
 }
@@ -275,34 +213,13 @@ fn the_random_tester_catches_every_mutation() {
 #[test]
 fn atomics_are_atomic() {
     // Four cores each add 1 to one word 50 times: the total must be exact.
-    let cfg = SystemConfig {
-        cores: 4,
-        ..SystemConfig::default()
-    };
-    let fadd = |gap| Step::Access {
-        gap,
-        access: Access {
-            addr: 0x300,
-            op: MemOp::FetchAdd(1),
-        },
-    };
-    let steps = (0..4)
-        .map(|c| (0..50).map(|i| fadd((i * 7 + c) % 5)).collect())
-        .collect();
+    let cfg = SystemConfig { cores: 4, ..SystemConfig::default() };
+    let fadd = |gap| Step::Access { gap, access: Access { addr: 0x300, op: MemOp::FetchAdd(1) } };
+    let steps = (0..4).map(|c| (0..50).map(|i| fadd((i * 7 + c) % 5)).collect()).collect();
     let (mut sim, fe) = run_checked(cfg, steps);
     let mut seen: Vec<u64> = fe.results.iter().flatten().copied().collect();
     seen.sort_unstable();
-    assert_eq!(
-        seen,
-        (0..200).collect::<Vec<_>>(),
-        "every old value is returned exactly once"
-    );
-    sim.run(&mut Script::new(vec![
-        vec![load(0, 0x300)],
-        vec![],
-        vec![],
-        vec![],
-    ]))
-    .unwrap();
+    assert_eq!(seen, (0..200).collect::<Vec<_>>(), "every old value is returned exactly once");
+    sim.run(&mut Script::new(vec![vec![load(0, 0x300)], vec![], vec![], vec![]])).unwrap();
     sim.check_all().unwrap();
 }

@@ -22,11 +22,7 @@ const LINE: u64 = 0;
 
 impl Bench {
     fn new(protocol: Protocol, cores: usize) -> Bench {
-        let geometry = CacheGeometry {
-            size: 256,
-            ways: 4,
-            line: 64,
-        };
+        let geometry = CacheGeometry { size: 256, ways: 4, line: 64 };
         let l1s = (0..cores)
             .map(|c| {
                 L1Controller::new(
@@ -45,20 +41,8 @@ impl Bench {
                 )
             })
             .collect();
-        let dir = Directory::new(DirSpec {
-            protocol,
-            slice: 0,
-            node: cores as u16,
-            words: 8,
-            cores,
-            mutation: None,
-        });
-        Bench {
-            l1s,
-            dir,
-            net: Vec::new(),
-            notes: Vec::new(),
-        }
+        let dir = Directory::new(DirSpec { protocol, slice: 0, node: cores as u16, words: 8, cores, mutation: None });
+        Bench { l1s, dir, net: Vec::new(), notes: Vec::new() }
     }
 
     fn absorb(&mut self, out: Outbox) {
@@ -68,9 +52,7 @@ impl Bench {
 
     fn access(&mut self, core: usize, op: MemOp) -> AccessOutcome {
         let mut out = Outbox::default();
-        let r = self.l1s[core]
-            .access(Access { addr: 8, op }, &mut out)
-            .unwrap();
+        let r = self.l1s[core].access(Access { addr: 8, op }, &mut out).unwrap();
         self.absorb(out);
         r
     }
@@ -87,9 +69,7 @@ impl Bench {
             .net
             .iter()
             .position(|m| m.kind == kind && m.dst == dst)
-            .unwrap_or_else(|| {
-                panic!("no {} to node {dst} in flight: {:?}", kind.name(), self.net)
-            });
+            .unwrap_or_else(|| panic!("no {} to node {dst} in flight: {:?}", kind.name(), self.net));
         let m = self.net.remove(i);
         let mut out = Outbox::default();
         let r = if (dst as usize) < self.l1s.len() {
@@ -105,10 +85,7 @@ impl Bench {
     }
 
     fn in_flight(&self, kind: MsgKind, dst: u16) -> Vec<&Msg> {
-        self.net
-            .iter()
-            .filter(|m| m.kind == kind && m.dst == dst)
-            .collect()
+        self.net.iter().filter(|m| m.kind == kind && m.dst == dst).collect()
     }
 
     fn state(&self, core: usize) -> L1State {
@@ -163,26 +140,11 @@ fn inv_overtaking_data_in_is_d_acks_at_once_and_uses_the_data_once() {
     assert_eq!(b.state(2), L1State::IM_A);
     b.deliver(MsgKind::InvAck, 2);
     b.deliver(MsgKind::InvAck, 2);
-    assert_eq!(
-        b.state(2),
-        L1State::M,
-        "the store performed before core 1's data arrived"
-    );
+    assert_eq!(b.state(2), L1State::M, "the store performed before core 1's data arrived");
     b.deliver(MsgKind::Data, 1);
     assert_eq!(b.state(1), L1State::I, "the data is used once, not kept");
-    assert_eq!(
-        b.completed(1),
-        vec![0],
-        "the load returns the value from before the store"
-    );
-    assert!(b.notes.iter().any(|n| matches!(
-        n,
-        Note::Performed {
-            core: 1,
-            windowed: true,
-            ..
-        }
-    )));
+    assert_eq!(b.completed(1), vec![0], "the load returns the value from before the store");
+    assert!(b.notes.iter().any(|n| matches!(n, Note::Performed { core: 1, windowed: true, .. })));
 }
 
 #[test]
@@ -224,26 +186,15 @@ fn owner_evicting_while_a_read_is_forwarded_mesi() {
     b.deliver(MsgKind::FwdGetS, 0);
     assert_eq!(b.state(0), L1State::SI_A);
     b.deliver(MsgKind::PutM, DIR);
-    assert_eq!(
-        b.dir.entry(LINE).state,
-        DirState::S_D,
-        "still waiting for the owner's data"
-    );
+    assert_eq!(b.dir.entry(LINE).state, DirState::S_D, "still waiting for the owner's data");
     b.deliver(MsgKind::Data, DIR);
     assert_eq!(b.dir.entry(LINE).state, DirState::S);
-    assert_eq!(
-        b.dir.entry(LINE).sharers.iter().collect::<Vec<_>>(),
-        vec![1]
-    );
+    assert_eq!(b.dir.entry(LINE).sharers.iter().collect::<Vec<_>>(), vec![1]);
     b.deliver(MsgKind::PutAck, 0);
     assert_eq!(b.state(0), L1State::I);
     b.deliver(MsgKind::Data, 1);
     assert_eq!(b.completed(1), vec![42]);
-    assert_eq!(
-        b.dir.memory_line(LINE)[1],
-        42,
-        "the flush reached memory (6a)"
-    );
+    assert_eq!(b.dir.memory_line(LINE)[1], 42, "the flush reached memory (6a)");
 }
 
 #[test]
@@ -258,20 +209,12 @@ fn owner_upgrade_loses_the_race_moesi() {
     b.access(1, MemOp::Load);
     b.drain();
     assert_eq!((b.state(0), b.state(1)), (L1State::O, L1State::S));
-    assert_eq!(
-        b.dir.memory_line(LINE)[1],
-        0,
-        "O kept the dirty line: no write-back"
-    );
+    assert_eq!(b.dir.memory_line(LINE)[1], 0, "O kept the dirty line: no write-back");
     b.access(0, MemOp::Store(2));
     assert_eq!(b.state(0), L1State::OM_AC);
     b.access(2, MemOp::Store(3));
     // Core 2's GetM reaches the directory first.
-    let i = b
-        .net
-        .iter()
-        .position(|m| m.kind == MsgKind::GetM && m.src == 2)
-        .unwrap();
+    let i = b.net.iter().position(|m| m.kind == MsgKind::GetM && m.src == 2).unwrap();
     let m = b.net.remove(i);
     let mut out = Outbox::default();
     b.dir.handle(&m, &mut out).unwrap();
@@ -289,11 +232,7 @@ fn owner_upgrade_loses_the_race_moesi() {
     b.deliver(MsgKind::FwdGetM, 2);
     b.deliver(MsgKind::Data, 0);
     assert_eq!((b.state(0), b.state(2)), (L1State::M, L1State::I));
-    assert_eq!(
-        b.completed(0),
-        vec![0, 3],
-        "core 0's store came after core 2's"
-    );
+    assert_eq!(b.completed(0), vec![0, 3], "core 0's store came after core 2's");
 }
 
 #[test]
@@ -314,11 +253,7 @@ fn ack_count_upgrade_from_o_moesi() {
     b.deliver(MsgKind::Inv, 2);
     b.deliver(MsgKind::InvAck, 0);
     b.deliver(MsgKind::InvAck, 0);
-    assert_eq!(
-        b.state(0),
-        L1State::OM_AC,
-        "acks before the count do not finish it"
-    );
+    assert_eq!(b.state(0), L1State::OM_AC, "acks before the count do not finish it");
     assert_eq!(b.l1s[0].mshr.as_ref().unwrap().acks, -2);
     b.deliver(MsgKind::AckCount, 0);
     assert_eq!(b.state(0), L1State::M);

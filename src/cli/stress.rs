@@ -39,21 +39,18 @@ pub struct StressArgs {
 }
 
 pub fn run(a: StressArgs) -> anyhow::Result<i32> {
-    let protocol = Protocol::parse(&a.protocol).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--protocol: unknown protocol {:?}: expected msi, mesi or moesi",
-            a.protocol
-        )
-    })?;
+    let protocol = Protocol::parse(&a.protocol)
+        .ok_or_else(|| anyhow::anyhow!("--protocol: unknown protocol {:?}: expected msi, mesi or moesi", a.protocol))?;
     if a.cores == 0 || a.cores > MAX_CORES {
         anyhow::bail!("--cores: {} is outside 1..={MAX_CORES}", a.cores);
     }
-    let topology = match &a.topology {
-        None => None,
-        Some(t) => Some(Topology::parse(t).ok_or_else(|| {
-            anyhow::anyhow!("--topology: unknown topology {t:?}: expected crossbar, ring or mesh")
-        })?),
-    };
+    let topology =
+        match &a.topology {
+            None => None,
+            Some(t) => Some(Topology::parse(t).ok_or_else(|| {
+                anyhow::anyhow!("--topology: unknown topology {t:?}: expected crossbar, ring or mesh")
+            })?),
+        };
     let opts = StressOptions {
         protocol,
         cores: a.cores,
@@ -75,9 +72,7 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         a.cores,
         a.seed_start,
         a.seed_start + a.seeds,
-        a.topology
-            .as_deref()
-            .unwrap_or("crossbar/ring/mesh by seed"),
+        a.topology.as_deref().unwrap_or("crossbar/ring/mesh by seed"),
         sum.passed,
         sum.failures.len(),
         sum.operations,

@@ -18,6 +18,7 @@
 //! and are offered again whenever that node handles something for the line.
 
 pub mod queue;
+pub mod replay;
 
 use std::collections::VecDeque;
 
@@ -27,10 +28,10 @@ use crate::config::SystemConfig;
 use crate::model::directory::{DirSpec, Directory};
 use crate::model::l1::{AccessOutcome, L1Controller, L1Spec};
 use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
-use crate::model::{
-    Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet,
-};
+use crate::model::{Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet};
+use crate::protocol::l1_table::{L1Event, L1State};
 use crate::stats::Stats;
+use crate::stats::classify::MissClassifier;
 use crate::verify::invariants::{Checker, check_swmr};
 use queue::EventQueue;
 
@@ -59,23 +60,11 @@ pub trait Frontend {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("cycle {cycle}: protocol error: {error}\n{report}")]
-    Protocol {
-        cycle: Cycle,
-        error: ProtocolError,
-        report: String,
-    },
+    Protocol { cycle: Cycle, error: ProtocolError, report: String },
     #[error("cycle {cycle}: invariant violated: {what}\n{report}")]
-    Invariant {
-        cycle: Cycle,
-        what: String,
-        report: String,
-    },
+    Invariant { cycle: Cycle, what: String, report: String },
     #[error("cycle {cycle}: {what}\n{report}")]
-    Watchdog {
-        cycle: Cycle,
-        what: String,
-        report: String,
-    },
+    Watchdog { cycle: Cycle, what: String, report: String },
     #[error("{0}")]
     Frontend(String),
 }
@@ -107,6 +96,8 @@ pub struct RunOptions {
     pub jitter: Option<Cycle>,
     /// A deliberate protocol bug (mutation testing).
     pub mutation: Option<crate::model::Mutation>,
+    /// Classify misses (costs a fully associative LRU lookup per access).
+    pub classify: bool,
 }
 
 pub struct Simulator {
@@ -129,8 +120,8 @@ pub struct Simulator {
     lookahead: Cycle,
     line_bytes: u64,
     events_since_watchdog: u32,
-    /// Observer of every performed access (miss classification, timelines).
-    pub on_access: Option<Box<dyn FnMut(u16, Access, bool)>>,
+    /// Classifies misses (compulsory, coherence, capacity, conflict) when on.
+    pub classifier: Option<MissClassifier>,
 }
 
 impl Simulator {
@@ -176,34 +167,22 @@ impl Simulator {
             link_bytes: cfg.network.link_bytes,
             local_latency: cfg.network.local_latency,
         };
-        let jitter = opts.jitter.map(|max| Jitter {
-            max,
-            state: cfg.seed ^ 0x5EED_0F_C0DE,
-        });
+        let jitter = opts.jitter.map(|max| Jitter { max, state: cfg.seed ^ 0x5EED_0F_C0DE });
         let min_link = match cfg.network.topology {
             crate::model::network::Topology::Crossbar => cfg.network.hop_latency,
             _ => cfg.network.hop_latency.min(cfg.network.local_latency),
         };
         let occupancy = (cfg.l1.line as u64).div_ceil(cfg.memory.bytes_per_cycle as u64);
-        let mut sim = Simulator {
+        Simulator {
             l1s,
             dirs,
             net: Network::new(spec, jitter),
-            mem: (0..slices)
-                .map(|_| MemoryChannel::new(cfg.memory.latency, occupancy))
-                .collect(),
+            mem: (0..slices).map(|_| MemoryChannel::new(cfg.memory.latency, occupancy)).collect(),
             dir_free: vec![0; slices],
             msgs: EventQueue::new(),
             ready: EventQueue::new(),
             seq: 0,
-            cores: vec![
-                CoreCtx {
-                    time: 0,
-                    status: CoreStatus::Done,
-                    deferred: None,
-                };
-                n
-            ],
+            cores: vec![CoreCtx { time: 0, status: CoreStatus::Done, deferred: None }; n],
             stats: Stats::new(n),
             checker: opts.check.then(|| Checker::new(n)),
             stalled: FxHashMap::default(),
@@ -212,10 +191,12 @@ impl Simulator {
             lookahead: cfg.l1.hit_latency + cfg.directory.latency + 2 * min_link,
             line_bytes: cfg.l1.line as u64,
             events_since_watchdog: 0,
-            on_access: None,
+            classifier: opts.classify.then(|| {
+                let lines = (cfg.l1.size.0 / cfg.l1.line as u64) as usize;
+                MissClassifier::new(n, lines, cfg.l1.line)
+            }),
             cfg,
-        };
-        sim
+        }
     }
 
     fn schedule_core(&mut self, core: usize, at: Cycle) {
@@ -295,6 +276,11 @@ impl Simulator {
             dirty += l1.wb.iter().filter(|e| e.dirty).count() as u64;
         }
         self.stats.dirty_at_end = dirty;
+        if let Some(cl) = &self.classifier {
+            for (c, s) in self.stats.cores.iter_mut().enumerate() {
+                s.miss_classes = cl.classes(c).clone();
+            }
+        }
     }
 
     fn watchdog(&self) -> Result<(), SimError> {
@@ -321,11 +307,7 @@ impl Simulator {
         for (c, core) in self.cores.iter().enumerate() {
             match core.status {
                 CoreStatus::Waiting(since) | CoreStatus::Blocked(since) => {
-                    let what = if matches!(core.status, CoreStatus::Blocked(_)) {
-                        "blocked"
-                    } else {
-                        "waiting"
-                    };
+                    let what = if matches!(core.status, CoreStatus::Blocked(_)) { "blocked" } else { "waiting" };
                     let mshr = self.l1s[c].mshr.as_ref();
                     s += &format!(
                         "  core {c}: {what} since cycle {since}; MSHR: {}\n",
@@ -341,11 +323,7 @@ impl Simulator {
                 _ => {}
             }
             for (line, state) in self.l1s[c].transients() {
-                s += &format!(
-                    "  L1[{c}] line {line:#x} in {} (waits for {})\n",
-                    state.name(),
-                    waits_for(state)
-                );
+                s += &format!("  L1[{c}] line {line:#x} in {} (waits for {})\n", state.name(), waits_for(state));
             }
         }
         for d in &self.dirs {
@@ -361,22 +339,12 @@ impl Simulator {
         stalled.sort_by_key(|(k, _)| **k);
         for ((node, line), q) in stalled {
             for m in q {
-                s += &format!(
-                    "  node {node} line {line:#x}: stalled {} from node {}\n",
-                    m.kind.name(),
-                    m.src
-                );
+                s += &format!("  node {node} line {line:#x}: stalled {} from node {}\n", m.kind.name(), m.src);
             }
         }
         s += &format!("  {} messages in flight\n", self.msgs.len());
         for (m, _) in self.msgs.iter() {
-            s += &format!(
-                "    {} line {:#x} from node {} to node {}\n",
-                m.kind.name(),
-                m.line,
-                m.src,
-                m.dst
-            );
+            s += &format!("    {} line {:#x} from node {} to node {}\n", m.kind.name(), m.line, m.src, m.dst);
         }
         s
     }
@@ -392,13 +360,7 @@ impl Simulator {
         }
         let d = &self.dirs[(line % self.dirs.len() as u64) as usize];
         let e = d.entry(line);
-        s += &format!(
-            "  Dir[{}]: {} owner {:?} sharers {:?}\n",
-            d.spec.slice,
-            e.state.name(),
-            e.owner,
-            e.sharers
-        );
+        s += &format!("  Dir[{}]: {} owner {:?} sharers {:?}\n", d.spec.slice, e.state.name(), e.owner, e.sharers);
         if let Some(ch) = &self.checker {
             s += "  recent events on this line:\n";
             for h in ch.history(line) {
@@ -411,11 +373,7 @@ impl Simulator {
     fn horizon(&self, for_miss: bool) -> Cycle {
         let m = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t);
         let c = self.ready.peek().map_or(Cycle::MAX, |(t, _)| t);
-        if for_miss {
-            m.min(c)
-        } else {
-            m.min(c.saturating_add(self.lookahead))
-        }
+        if for_miss { m.min(c) } else { m.min(c.saturating_add(self.lookahead)) }
     }
 
     fn run_core(&mut self, c: usize, fe: &mut dyn Frontend) -> Result<(), SimError> {
@@ -462,8 +420,11 @@ impl Simulator {
                         return Err(self.violation(what, self.l1s[c].line_of(access.addr)));
                     }
                 }
-                if let Some(f) = &mut self.on_access {
-                    f(c as u16, access, true);
+                if let Some(cl) = &mut self.classifier {
+                    cl.access(c as u16, access.addr, false);
+                    if stored.is_some() {
+                        cl.store(c as u16, access.addr);
+                    }
                 }
                 fe.completed(c, loaded);
                 self.cores[c].time = t + hit_latency;
@@ -502,8 +463,8 @@ impl Simulator {
                             stats.read_misses += 1;
                         }
                     }
-                    if let Some(f) = &mut self.on_access {
-                        f(c as u16, access, false);
+                    if let Some(cl) = &mut self.classifier {
+                        cl.access(c as u16, access.addr, !before.can_read());
                     }
                     if let Some(ch) = &mut self.checker
                         && !access.op.writes()
@@ -541,11 +502,7 @@ impl Simulator {
     }
 
     /// Offer a node's stalled inputs for a line again, oldest first.
-    fn retry_stalled(
-        &mut self,
-        key: (NodeId, LineAddr),
-        fe: &mut dyn Frontend,
-    ) -> Result<(), SimError> {
+    fn retry_stalled(&mut self, key: (NodeId, LineAddr), fe: &mut dyn Frontend) -> Result<(), SimError> {
         loop {
             let Some(q) = self.stalled.get_mut(&key) else {
                 return Ok(());
@@ -555,10 +512,7 @@ impl Simulator {
                 return Ok(());
             };
             if self.handle(&m, fe)? == Handled::Stalled {
-                self.stalled
-                    .get_mut(&key)
-                    .expect("still there")
-                    .push_front(m);
+                self.stalled.get_mut(&key).expect("still there").push_front(m);
                 return Ok(());
             }
         }
@@ -569,9 +523,7 @@ impl Simulator {
         let dst = msg.dst as usize;
         self.outbox.clear();
         if dst < n {
-            let r = self.l1s[dst]
-                .handle(msg, &mut self.outbox)
-                .map_err(|e| self.protocol_error(e))?;
+            let r = self.l1s[dst].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
             if r == Handled::Stalled {
                 return Ok(r);
             }
@@ -586,9 +538,7 @@ impl Simulator {
             }
         } else {
             let slice = dst - n;
-            let r = self.dirs[slice]
-                .handle(msg, &mut self.outbox)
-                .map_err(|e| self.protocol_error(e))?;
+            let r = self.dirs[slice].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
             if r == Handled::Stalled {
                 return Ok(r);
             }
@@ -604,12 +554,7 @@ impl Simulator {
 
     /// Send what a controller produced and tell the observers what it did. `at` is
     /// when the controller's outputs leave it.
-    fn process_outbox(
-        &mut self,
-        at: Cycle,
-        node: NodeId,
-        fe: &mut dyn Frontend,
-    ) -> Result<(), SimError> {
+    fn process_outbox(&mut self, at: Cycle, node: NodeId, fe: &mut dyn Frontend) -> Result<(), SimError> {
         let n = self.cfg.cores;
         let notes = std::mem::take(&mut self.outbox.notes);
         let mut touched_line = None;
@@ -618,26 +563,28 @@ impl Simulator {
                 ch.record(self.now, note);
             }
             match *note {
-                Note::L1Transition {
-                    from, event, line, ..
-                } => {
+                Note::L1Transition { core, from, event, line, to } => {
                     self.stats.count_l1_transition(from, event);
                     touched_line = Some(line);
+                    if let Some(cl) = &mut self.classifier
+                        && from.is_stable()
+                        && from != L1State::I
+                        && to == L1State::I
+                        && matches!(event, L1Event::Inv | L1Event::FwdGetM)
+                    {
+                        cl.lost(core, line);
+                    }
                 }
-                Note::DirTransition {
-                    from, event, line, ..
-                } => {
+                Note::DirTransition { from, event, line, .. } => {
                     self.stats.count_dir_transition(from, event);
                     touched_line = Some(line);
                 }
-                Note::Performed {
-                    core,
-                    addr,
-                    op,
-                    loaded,
-                    stored,
-                    windowed,
-                } => {
+                Note::Performed { core, addr, op, loaded, stored, windowed } => {
+                    if let Some(cl) = &mut self.classifier
+                        && stored.is_some()
+                    {
+                        cl.store(core, addr);
+                    }
                     if let Some(ch) = &mut self.checker
                         && let Err(what) = ch.performed(core, addr, op, loaded, stored, windowed)
                     {
@@ -666,11 +613,7 @@ impl Simulator {
                 }
                 Note::Invalidation { sharers, .. } => {
                     self.stats.invalidations += sharers as u64;
-                    *self
-                        .stats
-                        .sharers_per_invalidation
-                        .entry(sharers)
-                        .or_insert(0) += 1;
+                    *self.stats.sharers_per_invalidation.entry(sharers).or_insert(0) += 1;
                 }
                 Note::Writeback { .. } => self.stats.writebacks += 1,
             }
@@ -678,11 +621,7 @@ impl Simulator {
         self.outbox.notes = notes;
         let msgs = std::mem::take(&mut self.outbox.msgs);
         for msg in &msgs {
-            let leave = if msg.from_memory {
-                self.mem[node as usize - n].read(at)
-            } else {
-                at
-            };
+            let leave = if msg.from_memory { self.mem[node as usize - n].read(at) } else { at };
             self.stats.count_message(msg);
             if let Some(ch) = &mut self.checker {
                 ch.record_message(self.now, msg);
@@ -711,12 +650,7 @@ impl Simulator {
         let mut lines: Vec<LineAddr> = self
             .l1s
             .iter()
-            .flat_map(|l1| {
-                l1.array
-                    .valid_frames()
-                    .map(|(_, f)| f.line)
-                    .chain(l1.wb.iter().map(|e| e.line))
-            })
+            .flat_map(|l1| l1.array.valid_frames().map(|(_, f)| f.line).chain(l1.wb.iter().map(|e| e.line)))
             .collect();
         lines.sort_unstable();
         lines.dedup();
@@ -728,26 +662,17 @@ impl Simulator {
 
     fn check_line(&mut self, line: LineAddr) -> Result<(), SimError> {
         let ch = self.checker.as_ref().expect("checking");
-        let r = check_swmr(line, &self.l1s)
-            .and_then(|_| ch.check_copies(line, self.line_bytes, &self.l1s));
+        let r = check_swmr(line, &self.l1s).and_then(|_| ch.check_copies(line, self.line_bytes, &self.l1s));
         r.map_err(|what| self.violation(what, line))
     }
 
     fn violation(&self, what: String, line: LineAddr) -> SimError {
-        SimError::Invariant {
-            cycle: self.now,
-            what,
-            report: self.line_report(line),
-        }
+        SimError::Invariant { cycle: self.now, what, report: self.line_report(line) }
     }
 
     fn protocol_error(&self, error: ProtocolError) -> SimError {
         let report = self.line_report(error.line);
-        SimError::Protocol {
-            cycle: self.now,
-            error,
-            report,
-        }
+        SimError::Protocol { cycle: self.now, error, report }
     }
 }
 

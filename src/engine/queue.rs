@@ -17,11 +17,7 @@ pub struct EventQueue<T> {
 
 impl<T> Default for EventQueue<T> {
     fn default() -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            slab: Vec::new(),
-            free: Vec::new(),
-        }
+        EventQueue { heap: BinaryHeap::new(), slab: Vec::new(), free: Vec::new() }
     }
 }
 
@@ -54,9 +50,7 @@ impl<T> EventQueue<T> {
     #[inline]
     pub fn pop(&mut self) -> Option<(Cycle, T)> {
         let Reverse((t, _, slot)) = self.heap.pop()?;
-        let item = self.slab[slot as usize]
-            .take()
-            .expect("a queued slot holds its event");
+        let item = self.slab[slot as usize].take().expect("a queued slot holds its event");
         self.free.push(slot);
         Some((t, item))
     }

@@ -8,9 +8,7 @@
 use super::LineAddr;
 use crate::protocol::l1_table::L1State;
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReplacementPolicy {
     #[default]
@@ -57,11 +55,7 @@ pub struct Frame {
     pub dirty: bool,
 }
 
-const EMPTY: Frame = Frame {
-    line: 0,
-    state: L1State::I,
-    dirty: false,
-};
+const EMPTY: Frame = Frame { line: 0, state: L1State::I, dirty: false };
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CacheArray {
@@ -185,9 +179,9 @@ impl CacheArray {
         let base = set * self.ways;
         let eligible = |f: &Frame| f.state.is_stable();
         match self.policy {
-            ReplacementPolicy::Lru => (base..base + self.ways)
-                .filter(|&i| eligible(&self.frames[i]))
-                .min_by_key(|&i| self.recency[i]),
+            ReplacementPolicy::Lru => {
+                (base..base + self.ways).filter(|&i| eligible(&self.frames[i])).min_by_key(|&i| self.recency[i])
+            }
             ReplacementPolicy::TreePlru => {
                 let bits = self.recency[set];
                 let (mut node, mut lo, mut hi) = (1usize, 0usize, self.ways);
@@ -209,9 +203,8 @@ impl CacheArray {
                 }
             }
             ReplacementPolicy::Random => {
-                let candidates: smallvec::SmallVec<[usize; 16]> = (base..base + self.ways)
-                    .filter(|&i| eligible(&self.frames[i]))
-                    .collect();
+                let candidates: smallvec::SmallVec<[usize; 16]> =
+                    (base..base + self.ways).filter(|&i| eligible(&self.frames[i])).collect();
                 if candidates.is_empty() {
                     return None;
                 }
@@ -227,11 +220,7 @@ impl CacheArray {
     /// Put `line` into an empty frame with the given state; data words zeroed.
     pub fn install(&mut self, idx: usize, line: LineAddr, state: L1State) {
         debug_assert_eq!(self.frames[idx].state, L1State::I);
-        self.frames[idx] = Frame {
-            line,
-            state,
-            dirty: false,
-        };
+        self.frames[idx] = Frame { line, state, dirty: false };
         self.data_mut(idx).fill(0);
         self.touch(idx);
     }
@@ -242,10 +231,7 @@ impl CacheArray {
 
     /// Every valid or transient frame: (frame index, frame).
     pub fn valid_frames(&self) -> impl Iterator<Item = (usize, &Frame)> {
-        self.frames
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.state != L1State::I)
+        self.frames.iter().enumerate().filter(|(_, f)| f.state != L1State::I)
     }
 }
 
@@ -254,11 +240,7 @@ mod tests {
     use super::*;
 
     fn geometry(ways: u32) -> CacheGeometry {
-        CacheGeometry {
-            size: 64 * ways as u64 * 4,
-            ways,
-            line: 64,
-        }
+        CacheGeometry { size: 64 * ways as u64 * 4, ways, line: 64 }
     }
 
     #[test]
@@ -277,11 +259,7 @@ mod tests {
 
     #[test]
     fn transient_frames_are_never_victims() {
-        for policy in [
-            ReplacementPolicy::Lru,
-            ReplacementPolicy::TreePlru,
-            ReplacementPolicy::Random,
-        ] {
+        for policy in [ReplacementPolicy::Lru, ReplacementPolicy::TreePlru, ReplacementPolicy::Random] {
             let mut c = CacheArray::new(geometry(2), policy, 7);
             let a = c.free_frame(0).unwrap();
             c.install(a, 0, L1State::IS_D);

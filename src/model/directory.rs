@@ -10,8 +10,8 @@
 use rustc_hash::FxHashMap;
 
 use super::{
-    Ctrl, Handled, LineAddr, LineData, Msg, MsgKind, Mutation, NodeId, Note, Outbox,
-    Primitive as P, ProtocolError, SharerSet, Tags,
+    Ctrl, Handled, LineAddr, LineData, Msg, MsgKind, Mutation, NodeId, Note, Outbox, Primitive as P, ProtocolError,
+    SharerSet, Tags,
 };
 use crate::protocol::Protocol;
 use crate::protocol::dir_table::{self, DirAction, DirEvent, DirState};
@@ -37,11 +37,7 @@ pub struct DirEntry {
 }
 
 impl DirEntry {
-    pub const INVALID: DirEntry = DirEntry {
-        state: DirState::I,
-        owner: None,
-        sharers: SharerSet::EMPTY,
-    };
+    pub const INVALID: DirEntry = DirEntry { state: DirState::I, owner: None, sharers: SharerSet::EMPTY };
 }
 
 static INVALID_ENTRY: DirEntry = DirEntry::INVALID;
@@ -55,11 +51,7 @@ pub struct Directory {
 
 impl Directory {
     pub fn new(spec: DirSpec) -> Self {
-        Directory {
-            spec,
-            entries: FxHashMap::default(),
-            memory: FxHashMap::default(),
-        }
+        Directory { spec, entries: FxHashMap::default(), memory: FxHashMap::default() }
     }
 
     pub fn entry(&self, line: LineAddr) -> &DirEntry {
@@ -67,10 +59,7 @@ impl Directory {
     }
 
     pub fn memory_line(&self, line: LineAddr) -> LineData {
-        self.memory
-            .get(&line)
-            .cloned()
-            .unwrap_or_else(|| LineData::from_elem(0, self.spec.words))
+        self.memory.get(&line).cloned().unwrap_or_else(|| LineData::from_elem(0, self.spec.words))
     }
 
     fn classify(&self, msg: &Msg, e: &DirEntry) -> Result<DirEvent, ProtocolError> {
@@ -94,88 +83,46 @@ impl Directory {
                     _ => return Err(self.error(msg.line, e.state, "PutS", "PutS from the owner")),
                 }
             }
-            MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO
-                if e.sharers.contains(req as usize) =>
-            {
-                if last {
-                    DirEvent::LastPutS
-                } else {
-                    DirEvent::PutS
-                }
+            MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO if e.sharers.contains(req as usize) => {
+                if last { DirEvent::LastPutS } else { DirEvent::PutS }
             }
             MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO => DirEvent::StalePut,
             MsgKind::Data if e.sharers.is_empty() => DirEvent::DataNoSharers,
             MsgKind::Data => DirEvent::Data,
             other => {
-                return Err(self.error(
-                    msg.line,
-                    e.state,
-                    other.name(),
-                    "a directory never receives this message",
-                ));
+                return Err(self.error(msg.line, e.state, other.name(), "a directory never receives this message"));
             }
         })
     }
 
-    fn error(
-        &self,
-        line: LineAddr,
-        state: DirState,
-        event: &'static str,
-        detail: &str,
-    ) -> ProtocolError {
-        ProtocolError {
-            ctrl: Ctrl::Dir(self.spec.slice),
-            line,
-            state: state.name(),
-            event,
-            detail: detail.to_string(),
-        }
+    fn error(&self, line: LineAddr, state: DirState, event: &'static str, detail: &str) -> ProtocolError {
+        ProtocolError { ctrl: Ctrl::Dir(self.spec.slice), line, state: state.name(), event, detail: detail.to_string() }
     }
 
     /// A message from the network.
     pub fn handle(&mut self, msg: &Msg, out: &mut Outbox) -> Result<Handled, ProtocolError> {
         let line = msg.line;
-        let mut e = self
-            .entries
-            .get(&line)
-            .cloned()
-            .unwrap_or(DirEntry::INVALID);
+        let mut e = self.entries.get(&line).cloned().unwrap_or(DirEntry::INVALID);
         let from = e.state;
         let event = self.classify(msg, &e)?;
         let mutation = self.spec.mutation;
         let row = match (mutation, from, event) {
-            (Some(Mutation::StaleMemoryData), DirState::E | DirState::M, DirEvent::GetS) => {
-                Some(dir_table::DirRow {
-                    actions: &[DirAction::DataFromMemory, DirAction::AddSharer],
-                    next: Some(from),
-                })
-            }
-            (Some(Mutation::NoInvalidation), DirState::S, DirEvent::GetM) => {
-                Some(dir_table::DirRow {
-                    actions: &[
-                        DirAction::ClearSharers,
-                        DirAction::DataFromMemory,
-                        DirAction::SetOwner,
-                    ],
-                    next: Some(DirState::M),
-                })
-            }
-            (Some(Mutation::ExclusiveToSharer), DirState::S, DirEvent::GetS) => {
-                Some(dir_table::DirRow {
-                    actions: &[DirAction::ExclusiveDataFromMemory, DirAction::SetOwner],
-                    next: Some(DirState::E),
-                })
-            }
+            (Some(Mutation::StaleMemoryData), DirState::E | DirState::M, DirEvent::GetS) => Some(dir_table::DirRow {
+                actions: &[DirAction::DataFromMemory, DirAction::AddSharer],
+                next: Some(from),
+            }),
+            (Some(Mutation::NoInvalidation), DirState::S, DirEvent::GetM) => Some(dir_table::DirRow {
+                actions: &[DirAction::ClearSharers, DirAction::DataFromMemory, DirAction::SetOwner],
+                next: Some(DirState::M),
+            }),
+            (Some(Mutation::ExclusiveToSharer), DirState::S, DirEvent::GetS) => Some(dir_table::DirRow {
+                actions: &[DirAction::ExclusiveDataFromMemory, DirAction::SetOwner],
+                next: Some(DirState::E),
+            }),
             _ => dir_table::row(self.spec.protocol, from, event),
         };
         let row = row.ok_or_else(|| {
-            self.error(
-                line,
-                from,
-                event.name(),
-                &format!("{} directory has no row for this pair", self.spec.protocol),
-            )
+            self.error(line, from, event.name(), &format!("{} directory has no row for this pair", self.spec.protocol))
         })?;
         if row.actions == [DirAction::Stall] {
             return Ok(Handled::Stalled);
@@ -202,28 +149,20 @@ impl Directory {
                     out.notes.push(Note::MemRead { line });
                     out.msgs.push(m);
                 }
-                DirAction::AddSharer
-                    if mutation == Some(Mutation::ForgetSharer) && from == DirState::S => {}
+                DirAction::AddSharer if mutation == Some(Mutation::ForgetSharer) && from == DirState::S => {}
                 DirAction::AddSharer => e.sharers.insert(req as usize),
                 DirAction::RemoveSharer => e.sharers.remove(req as usize),
                 DirAction::ClearSharers => e.sharers.clear(),
                 DirAction::OwnerToSharers => {
-                    let owner = e.owner.ok_or_else(|| {
-                        self.error(line, from, event.name(), "no owner to demote")
-                    })?;
+                    let owner = e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner to demote"))?;
                     e.sharers.insert(owner as usize);
                 }
                 DirAction::SetOwner => e.owner = Some(req),
                 DirAction::ClearOwner => e.owner = None,
                 DirAction::FwdGetSToOwner | DirAction::FwdGetMToOwner => {
-                    let owner = e.owner.ok_or_else(|| {
-                        self.error(line, from, event.name(), "no owner to forward to")
-                    })?;
-                    let kind = if action == DirAction::FwdGetSToOwner {
-                        MsgKind::FwdGetS
-                    } else {
-                        MsgKind::FwdGetM
-                    };
+                    let owner =
+                        e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner to forward to"))?;
+                    let kind = if action == DirAction::FwdGetSToOwner { MsgKind::FwdGetS } else { MsgKind::FwdGetM };
                     let owner = if mutation == Some(Mutation::ForwardToWrongOwner) {
                         ((owner as usize + 1) % self.spec.cores) as u16
                     } else {
@@ -252,16 +191,11 @@ impl Directory {
                         out.msgs.push(m);
                     }
                     if n > 0 {
-                        out.notes.push(Note::Invalidation {
-                            line,
-                            sharers: n as u32,
-                        });
+                        out.notes.push(Note::Invalidation { line, sharers: n as u32 });
                     }
                 }
                 DirAction::AckCountToOwner => {
-                    let owner = e.owner.ok_or_else(|| {
-                        self.error(line, from, event.name(), "no owner for AckCount")
-                    })?;
+                    let owner = e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner for AckCount"))?;
                     let mut m = Msg::control(MsgKind::AckCount, line, me, owner);
                     m.requester = owner;
                     m.acks = e.sharers.len_without(owner as usize) as u16;
@@ -277,9 +211,10 @@ impl Directory {
                 }
                 DirAction::WriteMemory => {
                     if msg.dirty {
-                        let data = msg.data.clone().ok_or_else(|| {
-                            self.error(line, from, event.name(), "dirty message without data")
-                        })?;
+                        let data = msg
+                            .data
+                            .clone()
+                            .ok_or_else(|| self.error(line, from, event.name(), "dirty message without data"))?;
                         self.memory.insert(line, data);
                         out.notes.push(Note::MemWrite { line });
                     }
@@ -288,13 +223,7 @@ impl Directory {
         }
         let to = row.next.unwrap_or(from);
         e.state = to;
-        out.notes.push(Note::DirTransition {
-            slice: self.spec.slice,
-            line,
-            from,
-            event,
-            to,
-        });
+        out.notes.push(Note::DirTransition { slice: self.spec.slice, line, from, event, to });
         if to == DirState::I && e.owner.is_none() && e.sharers.is_empty() {
             self.entries.remove(&line);
         } else {
@@ -305,12 +234,8 @@ impl Directory {
 
     /// Lines whose entry is in a transient state, for the watchdog's report.
     pub fn transients(&self) -> Vec<(LineAddr, DirState)> {
-        let mut v: Vec<_> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| !e.state.is_stable())
-            .map(|(l, e)| (*l, e.state))
-            .collect();
+        let mut v: Vec<_> =
+            self.entries.iter().filter(|(_, e)| !e.state.is_stable()).map(|(l, e)| (*l, e.state)).collect();
         v.sort();
         v
     }

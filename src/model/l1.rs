@@ -14,8 +14,8 @@
 
 use super::cache::{CacheArray, CacheGeometry, ReplacementPolicy};
 use super::{
-    Access, Ctrl, Handled, LineAddr, LineData, MemOp, Msg, MsgKind, Mutation, NodeId, Note, Outbox,
-    Primitive as P, ProtocolError, Tags,
+    Access, Ctrl, Handled, LineAddr, LineData, MemOp, Msg, MsgKind, Mutation, NodeId, Note, Outbox, Primitive as P,
+    ProtocolError, Tags,
 };
 use crate::protocol::Protocol;
 use crate::protocol::l1_table::{self, L1Action, L1Event, L1State};
@@ -204,17 +204,9 @@ impl L1Controller {
     }
 
     /// A core access that did not hit (or a caller that wants the table path).
-    pub fn access(
-        &mut self,
-        access: Access,
-        out: &mut Outbox,
-    ) -> Result<AccessOutcome, ProtocolError> {
+    pub fn access(&mut self, access: Access, out: &mut Outbox) -> Result<AccessOutcome, ProtocolError> {
         let line = self.line_of(access.addr);
-        let event = if access.op.writes() {
-            L1Event::Store
-        } else {
-            L1Event::Load
-        };
+        let event = if access.op.writes() { L1Event::Store } else { L1Event::Load };
         match self.locate(line) {
             Loc::Wb(_) => return Ok(AccessOutcome::Blocked),
             Loc::Frame(idx) => {
@@ -232,22 +224,9 @@ impl L1Controller {
                 if self.mshr.is_some() {
                     return Ok(AccessOutcome::Blocked);
                 }
-                self.mshr = Some(Mshr {
-                    line,
-                    access,
-                    acks: 0,
-                });
+                self.mshr = Some(Mshr { line, access, acks: 0 });
                 self.array.touch(idx);
-                self.run(
-                    Loc::Frame(idx),
-                    line,
-                    state,
-                    event,
-                    row.actions,
-                    row.next,
-                    None,
-                    out,
-                )?;
+                self.run(Loc::Frame(idx), line, state, event, row.actions, row.next, None, out)?;
                 Ok(AccessOutcome::Miss)
             }
             Loc::Absent => {
@@ -268,22 +247,9 @@ impl L1Controller {
                     }
                 };
                 self.array.install(idx, line, L1State::I);
-                self.mshr = Some(Mshr {
-                    line,
-                    access,
-                    acks: 0,
-                });
+                self.mshr = Some(Mshr { line, access, acks: 0 });
                 let row = self.row(line, L1State::I, event)?;
-                self.run(
-                    Loc::Frame(idx),
-                    line,
-                    L1State::I,
-                    event,
-                    row.actions,
-                    row.next,
-                    None,
-                    out,
-                )?;
+                self.run(Loc::Frame(idx), line, L1State::I, event, row.actions, row.next, None, out)?;
                 Ok(AccessOutcome::Miss)
             }
         }
@@ -309,21 +275,10 @@ impl L1Controller {
         if row.actions == [L1Action::Stall] {
             return Ok(Handled::Stalled);
         }
-        if row.next.is_some_and(L1State::in_writeback_buffer)
-            && self.wb.len() >= self.spec.wb_entries
-        {
+        if row.next.is_some_and(L1State::in_writeback_buffer) && self.wb.len() >= self.spec.wb_entries {
             return Ok(Handled::Stalled);
         }
-        self.run(
-            Loc::Frame(idx),
-            line,
-            state,
-            event,
-            row.actions,
-            row.next,
-            None,
-            out,
-        )?;
+        self.run(Loc::Frame(idx), line, state, event, row.actions, row.next, None, out)?;
         Ok(Handled::Done)
     }
 
@@ -341,25 +296,12 @@ impl L1Controller {
         if row.actions == [L1Action::Stall] {
             return Ok(Handled::Stalled);
         }
-        self.run(
-            loc,
-            line,
-            state,
-            event,
-            row.actions,
-            row.next,
-            Some(msg),
-            out,
-        )?;
+        self.run(loc, line, state, event, row.actions, row.next, Some(msg), out)?;
         Ok(Handled::Done)
     }
 
     fn classify(&self, msg: &Msg, state: L1State) -> L1Event {
-        let pending = self
-            .mshr
-            .as_ref()
-            .filter(|m| m.line == msg.line)
-            .map_or(0, |m| m.acks);
+        let pending = self.mshr.as_ref().filter(|m| m.line == msg.line).map_or(0, |m| m.acks);
         match msg.kind {
             MsgKind::FwdGetS => L1Event::FwdGetS,
             MsgKind::FwdGetM => L1Event::FwdGetM,
@@ -373,28 +315,16 @@ impl L1Controller {
             MsgKind::AckCount => L1Event::AckCount,
             MsgKind::InvAck => {
                 let data_here = matches!(state, L1State::IM_A | L1State::SM_A | L1State::OM_A);
-                if data_here && pending - 1 == 0 {
-                    L1Event::LastInvAck
-                } else {
-                    L1Event::InvAck
-                }
+                if data_here && pending - 1 == 0 { L1Event::LastInvAck } else { L1Event::InvAck }
             }
             // Requests never reach an L1: report the pair as impossible.
-            MsgKind::GetS
-            | MsgKind::GetM
-            | MsgKind::PutS
-            | MsgKind::PutE
-            | MsgKind::PutM
-            | MsgKind::PutO => L1Event::Load,
+            MsgKind::GetS | MsgKind::GetM | MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO => {
+                L1Event::Load
+            }
         }
     }
 
-    fn row(
-        &self,
-        line: LineAddr,
-        state: L1State,
-        event: L1Event,
-    ) -> Result<l1_table::L1Row, ProtocolError> {
+    fn row(&self, line: LineAddr, state: L1State, event: L1Event) -> Result<l1_table::L1Row, ProtocolError> {
         l1_table::row(self.spec.protocol, state, event).ok_or_else(|| ProtocolError {
             ctrl: Ctrl::L1(self.spec.core),
             line,
@@ -438,31 +368,19 @@ impl L1Controller {
                     self.perform_in_frame(idx, access, false, out);
                 }
                 L1Action::IssueGetS | L1Action::IssueGetM => {
-                    let kind = if action == L1Action::IssueGetS {
-                        MsgKind::GetS
-                    } else {
-                        MsgKind::GetM
-                    };
+                    let kind = if action == L1Action::IssueGetS { MsgKind::GetS } else { MsgKind::GetM };
                     let mut m = Msg::control(kind, line, me, home);
                     m.tags = Tags::of(P::RequestGrant);
                     out.msgs.push(m);
                 }
                 L1Action::SendPutS | L1Action::SendPutE => {
-                    let kind = if action == L1Action::SendPutS {
-                        MsgKind::PutS
-                    } else {
-                        MsgKind::PutE
-                    };
+                    let kind = if action == L1Action::SendPutS { MsgKind::PutS } else { MsgKind::PutE };
                     let mut m = Msg::control(kind, line, me, home);
                     m.tags = Tags::of(P::RequestGrant);
                     out.msgs.push(m);
                 }
                 L1Action::SendPutM | L1Action::SendPutO => {
-                    let kind = if action == L1Action::SendPutM {
-                        MsgKind::PutM
-                    } else {
-                        MsgKind::PutO
-                    };
+                    let kind = if action == L1Action::SendPutM { MsgKind::PutM } else { MsgKind::PutO };
                     let (data, dirty) = self.line_payload(loc);
                     let mut m = Msg::control(kind, line, me, home);
                     m.data = Some(data);
@@ -484,9 +402,7 @@ impl L1Controller {
                     m.acks = fwd.acks;
                     m.dirty = dirty;
                     m.tags = match (fwd.kind, action) {
-                        (MsgKind::FwdGetM, _) if dirty => {
-                            Tags::of(P::AuthorityCoordinated).with(P::FlushToSuccessor)
-                        }
+                        (MsgKind::FwdGetM, _) if dirty => Tags::of(P::AuthorityCoordinated).with(P::FlushToSuccessor),
                         (MsgKind::FwdGetM, _) => Tags::of(P::AuthorityCoordinated),
                         (_, L1Action::DataToRequester) => Tags::of(P::FlushToSuccessor),
                         _ => Tags::of(P::RequestGrant),
@@ -518,9 +434,7 @@ impl L1Controller {
                     m.tags = Tags::of(P::RevokeConfirm);
                     if action == L1Action::StaleInvAck {
                         if !self.spec.silent_evict {
-                            return Err(err(
-                                "Inv for a copy this cache never held (silent eviction is off)",
-                            ));
+                            return Err(err("Inv for a copy this cache never held (silent eviction is off)"));
                         }
                         m.tags = m.tags.with(P::SilentWithdrawal);
                     }
@@ -565,12 +479,7 @@ impl L1Controller {
                     if mshr.acks != 0 && self.spec.mutation != Some(Mutation::SkipAckWait) {
                         return Err(err("completion with acks outstanding"));
                     }
-                    let (value, _) = self.perform_in_frame(
-                        idx,
-                        mshr.access,
-                        action == L1Action::CompleteOnce,
-                        out,
-                    );
+                    let (value, _) = self.perform_in_frame(idx, mshr.access, action == L1Action::CompleteOnce, out);
                     out.notes.push(Note::Completed { core: me, value });
                 }
             }
@@ -580,13 +489,7 @@ impl L1Controller {
     }
 
     /// Perform an access on a frame's data; notes it for the checker.
-    fn perform_in_frame(
-        &mut self,
-        idx: usize,
-        access: Access,
-        windowed: bool,
-        out: &mut Outbox,
-    ) -> (u64, Option<u64>) {
+    fn perform_in_frame(&mut self, idx: usize, access: Access, windowed: bool, out: &mut Outbox) -> (u64, Option<u64>) {
         let word = self.word_of(access.addr);
         let data = self.array.data_mut(idx);
         let (loaded, new) = access.op.apply(data[word]);
@@ -611,10 +514,7 @@ impl L1Controller {
 
     fn line_payload(&self, loc: Loc) -> (LineData, bool) {
         match loc {
-            Loc::Frame(i) => (
-                LineData::from_slice(self.array.data(i)),
-                self.array.frame(i).dirty,
-            ),
+            Loc::Frame(i) => (LineData::from_slice(self.array.data(i)), self.array.frame(i).dirty),
             Loc::Wb(i) => (self.wb[i].data.clone(), self.wb[i].dirty),
             Loc::Absent => (LineData::new(), false),
         }
@@ -630,13 +530,7 @@ impl L1Controller {
         out: &mut Outbox,
     ) {
         let to = next.unwrap_or(from);
-        out.notes.push(Note::L1Transition {
-            core: self.spec.core,
-            line,
-            from,
-            event,
-            to,
-        });
+        out.notes.push(Note::L1Transition { core: self.spec.core, line, from, event, to });
         if next.is_none() {
             return;
         }
@@ -663,9 +557,7 @@ impl L1Controller {
             }
             Loc::Wb(i) if to == L1State::I => {
                 self.wb.swap_remove(i);
-                out.notes.push(Note::WritebackFreed {
-                    core: self.spec.core,
-                });
+                out.notes.push(Note::WritebackFreed { core: self.spec.core });
             }
             Loc::Wb(i) => self.wb[i].state = to,
             Loc::Absent => {
@@ -681,23 +573,15 @@ impl L1Controller {
 
     /// Lines held in a transient state, for the watchdog's report.
     pub fn transients(&self) -> Vec<(LineAddr, L1State)> {
-        let mut v: Vec<_> = self
-            .array
-            .valid_frames()
-            .filter(|(_, f)| !f.state.is_stable())
-            .map(|(_, f)| (f.line, f.state))
-            .collect();
+        let mut v: Vec<_> =
+            self.array.valid_frames().filter(|(_, f)| !f.state.is_stable()).map(|(_, f)| (f.line, f.state)).collect();
         v.extend(self.wb.iter().map(|e| (e.line, e.state)));
         v
     }
 
     /// The MemOp a hit would perform (for tests comparing the fast path to the table).
     pub fn table_says_hit(protocol: Protocol, state: L1State, op: MemOp) -> bool {
-        let event = if op.writes() {
-            L1Event::Store
-        } else {
-            L1Event::Load
-        };
+        let event = if op.writes() { L1Event::Store } else { L1Event::Load };
         l1_table::row(protocol, state, event).is_some_and(|r| r.actions == [L1Action::Hit])
     }
 }

@@ -91,9 +91,7 @@ impl MemOp {
             MemOp::Store(v) => (old, v),
             MemOp::Swap(v) => (old, v),
             MemOp::FetchAdd(v) => (old, old.wrapping_add(v)),
-            MemOp::CompareExchange { expected, new } => {
-                (old, if old == expected { new } else { old })
-            }
+            MemOp::CompareExchange { expected, new } => (old, if old == expected { new } else { old }),
         }
     }
 }

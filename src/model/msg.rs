@@ -162,10 +162,7 @@ impl Primitive {
 
     /// The catalogue's tag, e.g. `"3a"`.
     pub fn tag(self) -> &'static str {
-        [
-            "1a", "1b", "2a", "2b", "3a", "3b", "4a", "4b", "4c", "5a", "5b", "5c", "6a", "6b",
-            "7a", "7b",
-        ][self as usize]
+        ["1a", "1b", "2a", "2b", "3a", "3b", "4a", "4b", "4c", "5a", "5b", "5c", "6a", "6b", "7a", "7b"][self as usize]
     }
 
     pub fn name(self) -> &'static str {
@@ -201,9 +198,7 @@ impl Tags {
         self.0 & (1 << p as u16) != 0
     }
     pub fn iter(self) -> impl Iterator<Item = Primitive> {
-        Primitive::ALL
-            .into_iter()
-            .filter(move |p| self.contains(*p))
+        Primitive::ALL.into_iter().filter(move |p| self.contains(*p))
     }
 }
 

@@ -20,9 +20,7 @@ use super::{Msg, NodeId, Vnet};
 
 pub type Cycle = u64;
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Topology {
     #[default]
@@ -68,11 +66,7 @@ impl NetworkSpec {
     /// The tile a node sits on: core i on tile i; directory slices spread evenly.
     pub fn tile(&self, node: NodeId) -> usize {
         let n = node as usize;
-        if n < self.cores {
-            n
-        } else {
-            (n - self.cores) * self.cores / self.dir_slices
-        }
+        if n < self.cores { n } else { (n - self.cores) * self.cores / self.dir_slices }
     }
 
     /// Mesh width: the smallest square that holds every tile.
@@ -194,11 +188,7 @@ impl Network {
         let mut route = std::mem::take(&mut self.route);
         self.spec.route(msg.src, msg.dst, &mut route);
         let mut t = now;
-        let mut arrival = if route.is_empty() {
-            now + self.spec.local_latency
-        } else {
-            0
-        };
+        let mut arrival = if route.is_empty() { now + self.spec.local_latency } else { 0 };
         for &(link, latency) in &route {
             let start = t.max(self.link_free[link]);
             self.queueing_cycles += start - t;
@@ -231,12 +221,7 @@ pub struct MemoryChannel {
 
 impl MemoryChannel {
     pub fn new(latency: Cycle, occupancy: Cycle) -> Self {
-        MemoryChannel {
-            latency,
-            occupancy,
-            free: 0,
-            queueing_cycles: 0,
-        }
+        MemoryChannel { latency, occupancy, free: 0, queueing_cycles: 0 }
     }
 
     /// A read issued at `now`: the cycle its data is ready.
@@ -259,14 +244,7 @@ mod tests {
     use super::*;
 
     fn spec(topology: Topology, cores: usize) -> NetworkSpec {
-        NetworkSpec {
-            topology,
-            cores,
-            dir_slices: 1,
-            hop_latency: 3,
-            link_bytes: 16,
-            local_latency: 1,
-        }
+        NetworkSpec { topology, cores, dir_slices: 1, hop_latency: 3, link_bytes: 16, local_latency: 1 }
     }
 
     #[test]

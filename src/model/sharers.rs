@@ -13,9 +13,7 @@ pub struct SharerSet {
 }
 
 impl SharerSet {
-    pub const EMPTY: SharerSet = SharerSet {
-        words: SmallVec::new_const(),
-    };
+    pub const EMPTY: SharerSet = SharerSet { words: SmallVec::new_const() };
 
     pub fn new() -> Self {
         SharerSet::default()
@@ -43,9 +41,7 @@ impl SharerSet {
 
     #[inline]
     pub fn contains(&self, core: usize) -> bool {
-        self.words
-            .get(core / 64)
-            .is_some_and(|w| w & (1 << (core % 64)) != 0)
+        self.words.get(core / 64).is_some_and(|w| w & (1 << (core % 64)) != 0)
     }
 
     #[inline]
@@ -71,11 +67,7 @@ impl SharerSet {
     /// Members in increasing order.
     #[inline]
     pub fn iter(&self) -> SharerIter<'_> {
-        SharerIter {
-            words: &self.words,
-            index: 0,
-            current: self.words.first().copied().unwrap_or(0),
-        }
+        SharerIter { words: &self.words, index: 0, current: self.words.first().copied().unwrap_or(0) }
     }
 
     /// Rename members through `map` (core i becomes `map[i]`): the model checker's

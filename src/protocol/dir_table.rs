@@ -28,14 +28,7 @@ pub enum DirState {
 }
 
 impl DirState {
-    pub const ALL: [DirState; 6] = [
-        DirState::I,
-        DirState::S,
-        DirState::E,
-        DirState::M,
-        DirState::O,
-        DirState::S_D,
-    ];
+    pub const ALL: [DirState; 6] = [DirState::I, DirState::S, DirState::E, DirState::M, DirState::O, DirState::S_D];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -198,10 +191,7 @@ pub fn mesi(state: DirState, event: DirEvent) -> Option<DirRow> {
         (S, Ev::LastPutS) => go(&[RemoveSharer, PutAck], I),
         (S, Ev::StalePut) => stay(&[PutAck]),
 
-        (E | M, Ev::GetS) => go(
-            &[FwdGetSToOwner, OwnerToSharers, AddSharer, ClearOwner],
-            S_D,
-        ),
+        (E | M, Ev::GetS) => go(&[FwdGetSToOwner, OwnerToSharers, AddSharer, ClearOwner], S_D),
         (E | M, Ev::GetM) => go(&[FwdGetMToOwner, SetOwner], M),
         (E, Ev::LastOwnerPutE) => go(&[ClearOwner, PutAck], I),
         (E | M, Ev::LastOwnerPutM) => go(&[WriteMemory, ClearOwner, PutAck], I),

@@ -30,9 +30,7 @@ pub mod render;
 
 use std::fmt;
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Msi,
@@ -73,15 +71,9 @@ pub struct Row<S: 'static, A: 'static> {
 }
 
 pub(crate) const fn go<S, A>(actions: &'static [A], next: S) -> Row<S, A> {
-    Row {
-        actions,
-        next: Some(next),
-    }
+    Row { actions, next: Some(next) }
 }
 
 pub(crate) const fn stay<S, A>(actions: &'static [A]) -> Row<S, A> {
-    Row {
-        actions,
-        next: None,
-    }
+    Row { actions, next: None }
 }

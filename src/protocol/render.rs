@@ -30,24 +30,11 @@ fn cell<A: Copy, S: Copy + PartialEq>(
 pub fn l1_markdown(protocol: Protocol) -> String {
     let states: Vec<L1State> = L1State::ALL
         .into_iter()
-        .filter(|&s| {
-            L1Event::ALL
-                .iter()
-                .any(|&e| l1_table::row(protocol, s, e).is_some())
-        })
+        .filter(|&s| L1Event::ALL.iter().any(|&e| l1_table::row(protocol, s, e).is_some()))
         .collect();
-    let events: Vec<L1Event> = L1Event::ALL
-        .into_iter()
-        .filter(|&e| {
-            states
-                .iter()
-                .any(|&s| l1_table::row(protocol, s, e).is_some())
-        })
-        .collect();
-    let mut out = format!(
-        "### {} L1 cache controller\n\n| state |",
-        protocol.name().to_uppercase()
-    );
+    let events: Vec<L1Event> =
+        L1Event::ALL.into_iter().filter(|&e| states.iter().any(|&s| l1_table::row(protocol, s, e).is_some())).collect();
+    let mut out = format!("### {} L1 cache controller\n\n| state |", protocol.name().to_uppercase());
     for e in &events {
         out += &format!(" {} |", e.name());
     }
@@ -58,12 +45,7 @@ pub fn l1_markdown(protocol: Protocol) -> String {
         out += &format!("| {} |", s.name());
         for &e in &events {
             let c = match l1_table::row(protocol, *s, e) {
-                Some(r) => cell(
-                    r.actions,
-                    r.next,
-                    |a: l1_table::L1Action| a.name(),
-                    L1State::name,
-                ),
+                Some(r) => cell(r.actions, r.next, |a: l1_table::L1Action| a.name(), L1State::name),
                 None => String::new(),
             };
             out += &format!(" {c} |");
@@ -77,24 +59,13 @@ pub fn l1_markdown(protocol: Protocol) -> String {
 pub fn dir_markdown(protocol: Protocol) -> String {
     let states: Vec<DirState> = DirState::ALL
         .into_iter()
-        .filter(|&s| {
-            DirEvent::ALL
-                .iter()
-                .any(|&e| dir_table::row(protocol, s, e).is_some())
-        })
+        .filter(|&s| DirEvent::ALL.iter().any(|&e| dir_table::row(protocol, s, e).is_some()))
         .collect();
     let events: Vec<DirEvent> = DirEvent::ALL
         .into_iter()
-        .filter(|&e| {
-            states
-                .iter()
-                .any(|&s| dir_table::row(protocol, s, e).is_some())
-        })
+        .filter(|&e| states.iter().any(|&s| dir_table::row(protocol, s, e).is_some()))
         .collect();
-    let mut out = format!(
-        "### {} directory controller\n\n| state |",
-        protocol.name().to_uppercase()
-    );
+    let mut out = format!("### {} directory controller\n\n| state |", protocol.name().to_uppercase());
     for e in &events {
         out += &format!(" {} |", e.name());
     }
@@ -105,12 +76,7 @@ pub fn dir_markdown(protocol: Protocol) -> String {
         out += &format!("| {} |", s.name());
         for &e in &events {
             let c = match dir_table::row(protocol, *s, e) {
-                Some(r) => cell(
-                    r.actions,
-                    r.next,
-                    |a: dir_table::DirAction| a.name(),
-                    DirState::name,
-                ),
+                Some(r) => cell(r.actions, r.next, |a: dir_table::DirAction| a.name(), DirState::name),
                 None => String::new(),
             };
             out += &format!(" {c} |");

@@ -2,6 +2,9 @@
 //! primitive, per (controller, state, event) transition. Filled from the notes
 //! controllers emit and from the engine's fast path; read by the reports.
 
+pub mod classify;
+pub mod report;
+
 use std::collections::BTreeMap;
 
 use crate::model::{Msg, MsgKind, Primitive};

@@ -32,23 +32,11 @@ pub struct Record {
 
 impl Record {
     pub const fn access(op: TraceOp, addr: u64, size: u32, gap: u64) -> Self {
-        Record {
-            op: Some(op),
-            addr,
-            size,
-            gap,
-            value: None,
-        }
+        Record { op: Some(op), addr, size, gap, value: None }
     }
 
     /// A record that only burns compute cycles (the tail of a per-core trace).
     pub const fn compute(gap: u64) -> Self {
-        Record {
-            op: None,
-            addr: 0,
-            size: 0,
-            gap,
-            value: None,
-        }
+        Record { op: None, addr: 0, size: 0, gap, value: None }
     }
 }

@@ -36,9 +36,7 @@ pub fn check_swmr(line: LineAddr, l1s: &[L1Controller]) -> Result<(), String> {
         }
     }
     if writers > 1 || (writers == 1 && readers > 0) {
-        return Err(format!(
-            "SWMR violated: {writers} writer(s) and {readers} other reader(s)"
-        ));
+        return Err(format!("SWMR violated: {writers} writer(s) and {readers} other reader(s)"));
     }
     if owners > 1 {
         return Err(format!("SWMR violated: {owners} owners (O) of one line"));
@@ -76,10 +74,7 @@ const RECENT: usize = 512;
 
 impl Checker {
     pub fn new(cores: usize) -> Self {
-        Checker {
-            windows: vec![None; cores],
-            ..Default::default()
-        }
+        Checker { windows: vec![None; cores], ..Default::default() }
     }
 
     #[inline]
@@ -128,9 +123,7 @@ impl Checker {
         if loaded != golden {
             let allowed = windowed
                 && op == MemOp::Load
-                && window
-                    .as_ref()
-                    .is_some_and(|w| w.addr == word && w.values.contains(&loaded));
+                && window.as_ref().is_some_and(|w| w.addr == word && w.values.contains(&loaded));
             if !allowed {
                 return Err(format!(
                     "data value violated: core {core} {op:?} at {addr:#x} read {loaded:#x}, but the last store performed wrote {golden:#x}"
@@ -152,12 +145,7 @@ impl Checker {
     }
 
     /// Every readable copy of `line` holds the golden words.
-    pub fn check_copies(
-        &self,
-        line: LineAddr,
-        line_bytes: u64,
-        l1s: &[L1Controller],
-    ) -> Result<(), String> {
+    pub fn check_copies(&self, line: LineAddr, line_bytes: u64, l1s: &[L1Controller]) -> Result<(), String> {
         for l1 in l1s {
             if !l1.state_of(line).can_read() {
                 continue;
@@ -183,39 +171,18 @@ impl Checker {
     /// Keep a protocol event for the report.
     pub fn record(&mut self, cycle: u64, note: &Note) {
         let (ctrl, line, text) = match note {
-            Note::L1Transition {
-                core,
-                line,
-                from,
-                event,
-                to,
-            } => (
-                Ctrl::L1(*core),
-                *line,
-                format!("{} --{}--> {}", from.name(), event.name(), to.name()),
-            ),
-            Note::DirTransition {
-                slice,
-                line,
-                from,
-                event,
-                to,
-            } => (
-                Ctrl::Dir(*slice),
-                *line,
-                format!("{} --{}--> {}", from.name(), event.name(), to.name()),
-            ),
+            Note::L1Transition { core, line, from, event, to } => {
+                (Ctrl::L1(*core), *line, format!("{} --{}--> {}", from.name(), event.name(), to.name()))
+            }
+            Note::DirTransition { slice, line, from, event, to } => {
+                (Ctrl::Dir(*slice), *line, format!("{} --{}--> {}", from.name(), event.name(), to.name()))
+            }
             _ => return,
         };
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
-        self.recent.push_back(Recent {
-            cycle,
-            ctrl,
-            line,
-            text,
-        });
+        self.recent.push_back(Recent { cycle, ctrl, line, text });
     }
 
     /// Record that a message left a controller.

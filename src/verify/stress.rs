@@ -88,11 +88,7 @@ pub fn stress_config(opts: &StressOptions, seed: u64) -> SystemConfig {
         1 => Topology::Ring,
         _ => Topology::Mesh,
     });
-    cfg.directory.slices = if opts.cores >= 2 && seed % 2 == 1 {
-        2
-    } else {
-        1
-    };
+    cfg.directory.slices = if opts.cores >= 2 && seed % 2 == 1 { 2 } else { 1 };
     cfg
 }
 
@@ -117,10 +113,7 @@ pub fn programs(opts: &StressOptions, seed: u64) -> Vec<Program> {
                         8..=14 => MemOp::Store(value),
                         15 | 16 => MemOp::FetchAdd(1),
                         17 => MemOp::Swap(value),
-                        _ => MemOp::CompareExchange {
-                            expected: rng.below(3),
-                            new: value,
-                        },
+                        _ => MemOp::CompareExchange { expected: rng.below(3), new: value },
                     };
                     (rng.below(12), Access { addr, op })
                 })
@@ -148,24 +141,13 @@ impl Frontend for Replay {
 }
 
 /// Run one seed's programs; `Err` carries the failure's report.
-pub fn run_programs(
-    opts: &StressOptions,
-    seed: u64,
-    programs: &[Program],
-) -> Result<Simulator, SimError> {
+pub fn run_programs(opts: &StressOptions, seed: u64, programs: &[Program]) -> Result<Simulator, SimError> {
     let cfg = stress_config(opts, seed);
     let mut sim = Simulator::new(
         cfg,
-        RunOptions {
-            check: true,
-            jitter: Some(opts.jitter),
-            mutation: opts.mutation,
-        },
+        RunOptions { check: true, jitter: Some(opts.jitter), mutation: opts.mutation, classify: true },
     );
-    let mut fe = Replay {
-        programs: programs.to_vec(),
-        next: vec![0; programs.len()],
-    };
+    let mut fe = Replay { programs: programs.to_vec(), next: vec![0; programs.len()] };
     sim.run(&mut fe)?;
     Ok(sim)
 }
@@ -183,18 +165,10 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ops: usize = self.programs.iter().map(Vec::len).sum();
         writeln!(f, "seed {} FAILED: {}", self.seed, self.error)?;
-        writeln!(
-            f,
-            "shortest failing sequence found: {ops} operations (from {}):",
-            self.original_ops
-        )?;
+        writeln!(f, "shortest failing sequence found: {ops} operations (from {}):", self.original_ops)?;
         for (core, p) in self.programs.iter().enumerate() {
             for (gap, a) in p {
-                writeln!(
-                    f,
-                    "  core {core}: after {gap:>2} cycles {:?} @ {:#x}",
-                    a.op, a.addr
-                )?;
+                writeln!(f, "  core {core}: after {gap:>2} cycles {:?} @ {:#x}", a.op, a.addr)?;
             }
         }
         Ok(())
@@ -209,21 +183,11 @@ pub fn run_seed(opts: &StressOptions, seed: u64) -> Result<(), Box<Failure>> {
     };
     let original_ops = progs.iter().map(Vec::len).sum();
     let (programs, error) = shrink(opts, seed, progs, first.to_string());
-    Err(Box::new(Failure {
-        seed,
-        error,
-        programs,
-        original_ops,
-    }))
+    Err(Box::new(Failure { seed, error, programs, original_ops }))
 }
 
 /// Remove chunks of operations, halving the chunk size, while the run still fails.
-fn shrink(
-    opts: &StressOptions,
-    seed: u64,
-    mut progs: Vec<Program>,
-    mut error: String,
-) -> (Vec<Program>, String) {
+fn shrink(opts: &StressOptions, seed: u64, mut progs: Vec<Program>, mut error: String) -> (Vec<Program>, String) {
     let mut budget = 2000; // runs
     let mut chunk = progs.iter().map(Vec::len).max().unwrap_or(1).div_ceil(2);
     while chunk >= 1 && budget > 0 {
@@ -279,9 +243,8 @@ pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -
                         match run_programs(opts, seed, &progs) {
                             Ok(sim) => {
                                 sum.passed += 1;
-                                sum.operations += sim.stats.totals().loads
-                                    + sim.stats.totals().stores
-                                    + sim.stats.totals().atomics;
+                                sum.operations +=
+                                    sim.stats.totals().loads + sim.stats.totals().stores + sim.stats.totals().atomics;
                                 sum.messages += sim.stats.total_messages();
                             }
                             Err(_) => {
@@ -297,10 +260,7 @@ pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("stress worker panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("stress worker panicked")).collect()
     });
     let mut total = Summary::default();
     for r in results {

@@ -14,10 +14,7 @@ pub struct Script {
 impl Script {
     pub fn new(steps: Vec<Vec<Step>>) -> Self {
         let n = steps.len();
-        Script {
-            steps: steps.into_iter().map(Into::into).collect(),
-            results: vec![Vec::new(); n],
-        }
+        Script { steps: steps.into_iter().map(Into::into).collect(), results: vec![Vec::new(); n] }
     }
 }
 
@@ -31,34 +28,16 @@ impl Frontend for Script {
 }
 
 pub fn load(gap: u64, addr: u64) -> Step {
-    Step::Access {
-        gap,
-        access: Access {
-            addr,
-            op: MemOp::Load,
-        },
-    }
+    Step::Access { gap, access: Access { addr, op: MemOp::Load } }
 }
 
 pub fn store(gap: u64, addr: u64, v: u64) -> Step {
-    Step::Access {
-        gap,
-        access: Access {
-            addr,
-            op: MemOp::Store(v),
-        },
-    }
+    Step::Access { gap, access: Access { addr, op: MemOp::Store(v) } }
 }
 
 /// Run a script with the checker on; panics with the simulator's report on failure.
 pub fn run_checked(cfg: SystemConfig, steps: Vec<Vec<Step>>) -> (Simulator, Script) {
-    let mut sim = Simulator::new(
-        cfg,
-        RunOptions {
-            check: true,
-            ..Default::default()
-        },
-    );
+    let mut sim = Simulator::new(cfg, RunOptions { check: true, ..Default::default() });
     let mut fe = Script::new(steps);
     if let Err(e) = sim.run(&mut fe) {
         panic!("run failed: {e}");

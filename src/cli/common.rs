@@ -1,0 +1,166 @@
+//! Options shared by the trace-driven commands, and turning them into a validated
+//! machine configuration and an opened trace.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+
+use crate::config::SystemConfig;
+use crate::model::network::Topology;
+use crate::protocol::Protocol;
+use crate::trace::{self, Format, TraceSet, TraceSpec};
+
+#[derive(Args, Debug, Clone)]
+pub struct MachineArgs {
+    /// A TOML file with the machine (see `cohsim config`); options below override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Number of cores; must match the trace.
+    #[arg(long)]
+    pub cores: Option<usize>,
+    /// L1 shape SIZE:WAYS:LINE, e.g. 32KiB:8:64.
+    #[arg(long, value_name = "SIZE:WAYS:LINE")]
+    pub l1: Option<String>,
+    /// crossbar, ring or mesh.
+    #[arg(long)]
+    pub topology: Option<String>,
+    /// Directory slices, interleaved by line address.
+    #[arg(long)]
+    pub dir_slices: Option<usize>,
+    /// Drop clean shared lines without a PutS.
+    #[arg(long)]
+    pub silent_evict: bool,
+    /// Seed (replacement policy `random` and anything else random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceArgs {
+    /// Trace files: one per core, or a prefix P for P_0.data, P_1.data, …; a CSV or bin file may hold all cores.
+    #[arg(required = true, value_name = "TRACE")]
+    pub traces: Vec<PathBuf>,
+    /// auto, csv, cs4223, din, lackey or bin.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Print JSON (stable field names, see README).
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV rows `metric,value`.
+    #[arg(long)]
+    pub csv: bool,
+    /// Check SWMR and data values after every controller input (slower).
+    #[arg(long)]
+    pub check: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write the report to FILE (complete or not at all) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Skip miss classification (a little faster).
+    #[arg(long)]
+    pub no_classify: bool,
+}
+
+/// Defaults, then the TOML file, then the command line.
+pub fn machine_config(m: &MachineArgs, protocol: Option<Protocol>) -> Result<SystemConfig> {
+    let mut cfg = match &m.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            SystemConfig::from_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+        }
+        None => SystemConfig::default(),
+    };
+    if let Some(p) = protocol {
+        cfg.protocol = p;
+    }
+    if let Some(l1) = &m.l1 {
+        cfg.set_l1_shape(l1)?;
+    }
+    if let Some(t) = &m.topology {
+        cfg.network.topology = Topology::parse(t)
+            .ok_or_else(|| anyhow!("--topology: unknown topology {t:?}: expected crossbar, ring or mesh"))?;
+    }
+    if let Some(s) = m.dir_slices {
+        cfg.directory.slices = s;
+    }
+    if m.silent_evict {
+        cfg.l1.silent_evict = true;
+    }
+    if let Some(s) = m.seed {
+        cfg.seed = s;
+    }
+    if let Some(c) = m.cores {
+        cfg.cores = c;
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+pub fn parse_protocol(s: &str, flag: &str) -> Result<Protocol> {
+    Protocol::parse(s).ok_or_else(|| anyhow!("{flag}: unknown protocol {s:?}: expected msi, mesi or moesi"))
+}
+
+/// Open the trace and fix the core count from it.
+pub fn open_trace(t: &TraceArgs, m: &MachineArgs, cfg: &mut SystemConfig) -> Result<TraceSet> {
+    let format: Format = t.format.parse().map_err(|e| anyhow!("--format: {e}"))?;
+    let spec = TraceSpec { paths: t.traces.clone(), format, line_size: cfg.l1.line };
+    let set = trace::open(&spec)?;
+    let cores = set.cores();
+    if let Some(c) = m.cores
+        && c != cores
+    {
+        bail!("--cores {c} does not match the trace, which has {cores} core(s) ({} file(s))", set.files().len());
+    }
+    cfg.cores = cores;
+    cfg.validate()?;
+    Ok(set)
+}
+
+/// Write text to FILE atomically (temporary file, then rename) or to stdout.
+pub fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
+    match output {
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+        Some(path) => write_atomically(path, text.as_bytes()),
+    }
+}
+
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.cohsim-tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+/// A progress bar on stderr, or nothing when stderr is not a terminal or `quiet`.
+pub fn progress(quiet: bool, total: Option<u64>, label: &str) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {human_pos}/{human_len} records, {per_sec}, ETA {eta}",
+            )
+            .expect("valid template"),
+        ),
+        None => indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{prefix} {spinner} {human_pos} records, {per_sec}")
+                .expect("valid template"),
+        ),
+    };
+    bar.set_prefix(label.to_string());
+    Some(bar)
+}

@@ -1,0 +1,128 @@
+//! `cohsim run` and `cohsim compare`: replay a trace through the machine.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::common::{MachineArgs, OutputArgs, TraceArgs, emit, machine_config, open_trace, parse_protocol, progress};
+use crate::config::SystemConfig;
+use crate::engine::replay::TraceFrontend;
+use crate::engine::{RunOptions, SimError, Simulator};
+use crate::protocol::Protocol;
+use crate::stats::report::{self, HostInfo};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// msi, mesi or moesi.
+    #[arg(long, default_value = "mesi")]
+    pub protocol: String,
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub trace: TraceArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Protocols to compare, comma-separated; the first is the baseline.
+    #[arg(long, default_value = "mesi,moesi", value_delimiter = ',')]
+    pub protocols: Vec<String>,
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub trace: TraceArgs,
+}
+
+/// The outcome of one replay: a report document, or a failed check.
+pub enum Replay {
+    Done(Box<Value>, Box<crate::stats::Stats>, HostInfo),
+    Failed(String),
+}
+
+/// Replay the trace under one protocol.
+pub fn replay(protocol: Protocol, m: &MachineArgs, t: &TraceArgs, o: &OutputArgs) -> Result<Replay> {
+    let mut cfg: SystemConfig = machine_config(m, Some(protocol))?;
+    let set = open_trace(t, m, &mut cfg)?;
+    let total = set.records();
+    let mut sim = Simulator::new(cfg, RunOptions { check: o.check, classify: !o.no_classify, ..Default::default() });
+    let mut fe = TraceFrontend::new(set.into_streams());
+    let bar = progress(o.quiet, total, protocol.name());
+    if let Some(b) = bar.clone() {
+        fe.progress = Some(Box::new(move |n| b.set_position(n)));
+    }
+    let t0 = Instant::now();
+    let result = sim.run(&mut fe);
+    let seconds = t0.elapsed().as_secs_f64();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(()) => {}
+        // A trace that cannot be read is bad input (exit 2), not a failed check.
+        Err(SimError::Frontend(e)) => anyhow::bail!("{e}"),
+        Err(e) => return Ok(Replay::Failed(e.to_string())),
+    }
+    let host = HostInfo { seconds, records: fe.records };
+    let doc = report::json(protocol.name(), &sim.stats, &host);
+    Ok(Replay::Done(Box::new(doc), Box::new(sim.stats.clone()), host))
+}
+
+pub fn run(a: RunArgs) -> Result<i32> {
+    let protocol = parse_protocol(&a.protocol, "--protocol")?;
+    match replay(protocol, &a.machine, &a.trace, &a.output)? {
+        Replay::Failed(e) => {
+            eprintln!("cohsim: {e}");
+            Ok(1)
+        }
+        Replay::Done(doc, stats, host) => {
+            let text = if a.output.json {
+                serde_json::to_string_pretty(&doc)? + "\n"
+            } else if a.output.csv {
+                report::csv(&doc)
+            } else {
+                report::table(protocol.name(), &stats, &host)
+            };
+            emit(&a.output.output, &text)?;
+            Ok(0)
+        }
+    }
+}
+
+pub fn compare(a: CompareArgs) -> Result<i32> {
+    let protocols: Vec<Protocol> =
+        a.protocols.iter().map(|p| parse_protocol(p, "--protocols")).collect::<Result<_>>()?;
+    if protocols.len() < 2 {
+        anyhow::bail!("--protocols: name at least two protocols, e.g. mesi,moesi");
+    }
+    let mut docs = Vec::new();
+    for &p in &protocols {
+        match replay(p, &a.machine, &a.trace, &a.output)? {
+            Replay::Failed(e) => {
+                eprintln!("cohsim: {}: {e}", p.name());
+                return Ok(1);
+            }
+            Replay::Done(doc, _, _) => docs.push(*doc),
+        }
+    }
+    let names: Vec<String> = protocols.iter().map(|p| p.name().to_string()).collect();
+    let text = if a.output.json {
+        let rows: serde_json::Map<String, Value> = report::compare_rows(&docs)
+            .into_iter()
+            .map(|(k, v)| (k, json!(v.iter().map(|x| *x as u64).collect::<Vec<_>>())))
+            .collect();
+        let runs: serde_json::Map<String, Value> = names.iter().cloned().zip(docs.iter().cloned()).collect();
+        serde_json::to_string_pretty(&json!({"protocols": names, "rows": rows, "runs": runs}))? + "\n"
+    } else if a.output.csv {
+        report::compare_csv(&names, &docs)
+    } else {
+        report::compare_table(&names, &docs)
+    };
+    emit(&a.output.output, &text)?;
+    Ok(0)
+}
