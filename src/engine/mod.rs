@@ -30,8 +30,8 @@ use crate::model::l1::{AccessOutcome, L1Controller, L1Spec};
 use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
 use crate::model::{Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet};
 use crate::protocol::l1_table::{L1Event, L1State};
-use crate::stats::Stats;
 use crate::stats::classify::MissClassifier;
+use crate::stats::{CoreStats, Stats};
 use crate::verify::invariants::{Checker, check_swmr};
 use queue::EventQueue;
 
@@ -54,6 +54,10 @@ pub trait Frontend {
     fn next(&mut self, core: usize) -> Result<Step, String>;
     /// The value the core's last access returned (loads, atomics).
     fn completed(&mut self, _core: usize, _value: u64) {}
+    /// Whether `completed` matters (programs read values; traces do not).
+    fn wants_values(&self) -> bool {
+        true
+    }
 }
 
 /// Why a run stopped early.
@@ -216,7 +220,7 @@ impl Simulator {
     /// Run until every core is done. Statistics are final afterwards. A finished
     /// simulator may run again with another front end: caches, directory and
     /// clocks carry over (tests use this to tamper with state between phases).
-    pub fn run(&mut self, fe: &mut dyn Frontend) -> Result<(), SimError> {
+    pub fn run<F: Frontend + ?Sized>(&mut self, fe: &mut F) -> Result<(), SimError> {
         for c in 0..self.cores.len() {
             if self.cores[c].status == CoreStatus::Done {
                 self.cores[c].status = CoreStatus::Ready;
@@ -376,121 +380,146 @@ impl Simulator {
         if for_miss { m.min(c) } else { m.min(c.saturating_add(self.lookahead)) }
     }
 
-    fn run_core(&mut self, c: usize, fe: &mut dyn Frontend) -> Result<(), SimError> {
+    fn run_core<F: Frontend + ?Sized>(&mut self, c: usize, fe: &mut F) -> Result<(), SimError> {
         if self.cores[c].status == CoreStatus::Done {
             return Ok(());
         }
-        let hit_latency = self.cfg.l1.hit_latency;
         let hit_horizon = self.horizon(false);
-        loop {
-            let access = match self.cores[c].deferred.take() {
-                Some(a) => a,
-                None => match fe.next(c).map_err(SimError::Frontend)? {
-                    Step::Done => {
-                        self.cores[c].status = CoreStatus::Done;
-                        return Ok(());
-                    }
-                    Step::Fence => continue,
-                    Step::Compute(g) => {
-                        self.cores[c].time += g;
-                        self.stats.cores[c].compute_cycles += g;
-                        continue;
-                    }
-                    Step::Access { gap, access } => {
-                        self.cores[c].time += gap;
-                        self.stats.cores[c].compute_cycles += gap;
-                        access
-                    }
-                },
-            };
-            let t = self.cores[c].time;
-            if t > hit_horizon {
+        let access = match self.run_hits(c, fe, hit_horizon)? {
+            Some(a) => a,
+            None => return Ok(()),
+        };
+        // A miss (or an access the fast path cannot take) at the core's time.
+        let t = self.cores[c].time;
+        let hit_latency = self.cfg.l1.hit_latency;
+        // A miss goes out only when nothing earlier is pending anywhere.
+        if t > self.now && t > self.horizon(true) {
+            self.cores[c].deferred = Some(access);
+            self.schedule_core(c, t);
+            return Ok(());
+        }
+        self.now = self.now.max(t);
+        let before = self.l1s[c].state_of(self.l1s[c].line_of(access.addr));
+        self.outbox.clear();
+        let outcome = self.l1s[c].access(access, &mut self.outbox);
+        let outcome = outcome.map_err(|e| self.protocol_error(e))?;
+        match outcome {
+            AccessOutcome::Hit(_) => unreachable!("the fast path takes every hit"),
+            AccessOutcome::Blocked => {
                 self.cores[c].deferred = Some(access);
-                self.cores[c].status = CoreStatus::Ready;
-                self.schedule_core(c, t);
-                return Ok(());
+                self.cores[c].status = CoreStatus::Blocked(t);
+                // Anything the L1 did before blocking (an eviction) still goes out.
+                self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
             }
-            // The fast path: an L1 hit.
-            if let Some((loaded, stored)) = self.l1s[c].try_hit(access) {
-                self.count_access(c, access.op);
-                self.stats.cores[c].hits += 1;
-                if let Some(ch) = &mut self.checker {
-                    let r = ch.performed(c as u16, access.addr, access.op, loaded, stored, false);
-                    if let Err(what) = r {
-                        return Err(self.violation(what, self.l1s[c].line_of(access.addr)));
+            AccessOutcome::Miss => {
+                let stats = &mut self.stats.cores[c];
+                count_access(stats, access.op);
+                if before.can_read() {
+                    stats.upgrades += 1;
+                } else {
+                    stats.misses += 1;
+                    if access.op.writes() {
+                        stats.write_misses += 1;
+                    } else {
+                        stats.read_misses += 1;
                     }
                 }
                 if let Some(cl) = &mut self.classifier {
-                    cl.access(c as u16, access.addr, false);
-                    if stored.is_some() {
-                        cl.store(c as u16, access.addr);
-                    }
+                    cl.access(c as u16, access.addr, !before.can_read());
                 }
+                if let Some(ch) = &mut self.checker
+                    && !access.op.writes()
+                {
+                    ch.open_window(c as u16, access.addr);
+                }
+                self.cores[c].status = CoreStatus::Waiting(t);
+                self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The fast path: take the core's steps while they hit in its L1 and its clock
+    /// stays within `horizon`. Returns the first access that missed (or `None` when
+    /// the core finished or yielded). Touches only this core's cache, counters and
+    /// clock, and the observers.
+    #[inline]
+    fn run_hits<F: Frontend + ?Sized>(
+        &mut self,
+        c: usize,
+        fe: &mut F,
+        horizon: Cycle,
+    ) -> Result<Option<Access>, SimError> {
+        let hit_latency = self.cfg.l1.hit_latency;
+        let wants_values = fe.wants_values();
+        let l1 = &mut self.l1s[c];
+        let stats = &mut self.stats.cores[c];
+        let core = &mut self.cores[c];
+        let mut time = core.time;
+        let mut pending = core.deferred.take();
+        let result = loop {
+            let access = match pending.take() {
+                Some(a) => a,
+                None => match fe.next(c) {
+                    Err(e) => break Err(SimError::Frontend(e)),
+                    Ok(Step::Access { gap, access }) => {
+                        time += gap;
+                        stats.compute_cycles += gap;
+                        access
+                    }
+                    Ok(Step::Compute(g)) => {
+                        time += g;
+                        stats.compute_cycles += g;
+                        continue;
+                    }
+                    Ok(Step::Fence) => continue,
+                    Ok(Step::Done) => {
+                        core.status = CoreStatus::Done;
+                        break Ok(None);
+                    }
+                },
+            };
+            if time > horizon {
+                core.deferred = Some(access);
+                core.status = CoreStatus::Ready;
+                break Ok(None);
+            }
+            let Some((loaded, stored)) = l1.try_hit(access) else {
+                break Ok(Some(access));
+            };
+            count_access(stats, access.op);
+            stats.hits += 1;
+            if let Some(ch) = &mut self.checker
+                && let Err(what) = ch.performed(c as u16, access.addr, access.op, loaded, stored, false)
+            {
+                core.time = time;
+                let line = l1.line_of(access.addr);
+                return Err(self.violation(what, line));
+            }
+            if let Some(cl) = &mut self.classifier {
+                cl.access(c as u16, access.addr, false);
+                if stored.is_some() {
+                    cl.store(c as u16, access.addr);
+                }
+            }
+            if wants_values {
                 fe.completed(c, loaded);
-                self.cores[c].time = t + hit_latency;
-                continue;
             }
-            // A miss goes out only when nothing earlier is pending anywhere.
-            if t > self.now && t > self.horizon(true) {
-                self.cores[c].deferred = Some(access);
-                self.schedule_core(c, t);
-                return Ok(());
-            }
-            self.now = self.now.max(t);
-            let before = self.l1s[c].state_of(self.l1s[c].line_of(access.addr));
-            self.outbox.clear();
-            let outcome = self.l1s[c].access(access, &mut self.outbox);
-            let outcome = outcome.map_err(|e| self.protocol_error(e))?;
-            match outcome {
-                AccessOutcome::Hit(_) => unreachable!("the fast path takes every hit"),
-                AccessOutcome::Blocked => {
-                    self.cores[c].deferred = Some(access);
-                    self.cores[c].status = CoreStatus::Blocked(t);
-                    // Anything the L1 did before blocking (an eviction) still goes out.
-                    self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
-                    return Ok(());
-                }
-                AccessOutcome::Miss => {
-                    self.count_access(c, access.op);
-                    let stats = &mut self.stats.cores[c];
-                    if before.can_read() {
-                        stats.upgrades += 1;
-                    } else {
-                        stats.misses += 1;
-                        if access.op.writes() {
-                            stats.write_misses += 1;
-                        } else {
-                            stats.read_misses += 1;
-                        }
-                    }
-                    if let Some(cl) = &mut self.classifier {
-                        cl.access(c as u16, access.addr, !before.can_read());
-                    }
-                    if let Some(ch) = &mut self.checker
-                        && !access.op.writes()
-                    {
-                        ch.open_window(c as u16, access.addr);
-                    }
-                    self.cores[c].status = CoreStatus::Waiting(t);
-                    self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
-                    return Ok(());
-                }
-            }
+            time += hit_latency;
+        };
+        core.time = time;
+        if core.status == CoreStatus::Ready && core.deferred.is_some() {
+            self.schedule_core(c, time);
         }
+        result
     }
 
-    fn count_access(&mut self, c: usize, op: MemOp) {
-        let s = &mut self.stats.cores[c];
-        match op {
-            MemOp::Load => s.loads += 1,
-            MemOp::Store(_) => s.stores += 1,
-            _ => s.atomics += 1,
-        }
-    }
-
-    fn deliver(&mut self, msg: Msg, fe: &mut dyn Frontend) -> Result<(), SimError> {
+    fn deliver<F: Frontend + ?Sized>(&mut self, msg: Msg, fe: &mut F) -> Result<(), SimError> {
         let key = (msg.dst, msg.line);
-        if msg.vnet() != Vnet::Response && self.stalled.get(&key).is_some_and(|q| !q.is_empty()) {
+        if msg.vnet() != Vnet::Response
+            && !self.stalled.is_empty()
+            && self.stalled.get(&key).is_some_and(|q| !q.is_empty())
+        {
             self.stalled.get_mut(&key).expect("checked").push_back(msg);
             return Ok(());
         }
@@ -498,11 +527,14 @@ impl Simulator {
             self.stalled.entry(key).or_default().push_back(msg);
             return Ok(());
         }
+        if self.stalled.is_empty() {
+            return Ok(());
+        }
         self.retry_stalled(key, fe)
     }
 
     /// Offer a node's stalled inputs for a line again, oldest first.
-    fn retry_stalled(&mut self, key: (NodeId, LineAddr), fe: &mut dyn Frontend) -> Result<(), SimError> {
+    fn retry_stalled<F: Frontend + ?Sized>(&mut self, key: (NodeId, LineAddr), fe: &mut F) -> Result<(), SimError> {
         loop {
             let Some(q) = self.stalled.get_mut(&key) else {
                 return Ok(());
@@ -518,7 +550,7 @@ impl Simulator {
         }
     }
 
-    fn handle(&mut self, msg: &Msg, fe: &mut dyn Frontend) -> Result<Handled, SimError> {
+    fn handle<F: Frontend + ?Sized>(&mut self, msg: &Msg, fe: &mut F) -> Result<Handled, SimError> {
         let n = self.cfg.cores;
         let dst = msg.dst as usize;
         self.outbox.clear();
@@ -554,7 +586,7 @@ impl Simulator {
 
     /// Send what a controller produced and tell the observers what it did. `at` is
     /// when the controller's outputs leave it.
-    fn process_outbox(&mut self, at: Cycle, node: NodeId, fe: &mut dyn Frontend) -> Result<(), SimError> {
+    fn process_outbox<F: Frontend + ?Sized>(&mut self, at: Cycle, node: NodeId, fe: &mut F) -> Result<(), SimError> {
         let n = self.cfg.cores;
         let notes = std::mem::take(&mut self.outbox.notes);
         let mut touched_line = None;
@@ -619,17 +651,16 @@ impl Simulator {
             }
         }
         self.outbox.notes = notes;
-        let msgs = std::mem::take(&mut self.outbox.msgs);
-        for msg in &msgs {
+        let mut msgs = std::mem::take(&mut self.outbox.msgs);
+        for msg in msgs.drain(..) {
             let leave = if msg.from_memory { self.mem[node as usize - n].read(at) } else { at };
-            self.stats.count_message(msg);
+            self.stats.count_message(&msg);
             if let Some(ch) = &mut self.checker {
-                ch.record_message(self.now, msg);
+                ch.record_message(self.now, &msg);
             }
-            self.schedule_msg(msg.clone(), leave, true);
+            self.schedule_msg(msg, leave, true);
         }
         self.outbox.msgs = msgs;
-        self.outbox.msgs.clear();
         // A core-side change (an eviction, an upgrade) may unblock stalled inputs.
         if (node as usize) < n
             && let Some(line) = touched_line
@@ -685,5 +716,14 @@ fn waits_for(state: crate::protocol::l1_table::L1State) -> &'static str {
         OM_AC => "the directory's AckCount",
         MI_A | EI_A | OI_A | SI_A | II_A => "a Put-Ack",
         _ => "nothing",
+    }
+}
+
+#[inline]
+fn count_access(s: &mut CoreStats, op: MemOp) {
+    match op {
+        MemOp::Load => s.loads += 1,
+        MemOp::Store(_) => s.stores += 1,
+        _ => s.atomics += 1,
     }
 }

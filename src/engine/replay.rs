@@ -69,4 +69,8 @@ impl Frontend for TraceFrontend {
             Err(e) => Err(e.to_string()),
         }
     }
+
+    fn wants_values(&self) -> bool {
+        false
+    }
 }
