@@ -72,6 +72,10 @@ impl FullyAssociativeLru {
     /// Access a line; true when it was present (a hit).
     #[inline]
     pub fn access(&mut self, l: LineAddr) -> bool {
+        // Most accesses touch the line touched last: no lookup, no relinking.
+        if self.head != NIL && self.line[self.head as usize] == l {
+            return true;
+        }
         if let Some(&i) = self.slot.get(&l) {
             if self.head != i {
                 self.unlink(i);
@@ -112,6 +116,9 @@ pub struct MissClassifier {
     cores: Vec<CoreView>,
     /// For each line, the cores that lost it to a write and have not missed on it since.
     losers: FxHashMap<LineAddr, SmallVec<[u16; 4]>>,
+    /// How many lines in `losers` fall in each of 64 Ki buckets (line mod 2^16): a
+    /// store to a line whose bucket is empty skips the map.
+    loser_buckets: Vec<u16>,
     line_shift: u32,
 }
 
@@ -127,6 +134,7 @@ impl MissClassifier {
                 })
                 .collect(),
             losers: FxHashMap::default(),
+            loser_buckets: vec![0; 1 << 16],
             line_shift: line_bytes.trailing_zeros(),
         }
     }
@@ -159,6 +167,7 @@ impl MissClassifier {
                 list.retain(|x| *x != core);
                 if list.is_empty() {
                     self.losers.remove(&line);
+                    self.loser_buckets[(line & 0xFFFF) as usize] -= 1;
                 }
             }
         } else if !fa_hit {
@@ -172,6 +181,9 @@ impl MissClassifier {
     #[inline]
     pub fn store(&mut self, core: u16, addr: u64) {
         let line = addr >> self.line_shift;
+        if self.loser_buckets[(line & 0xFFFF) as usize] == 0 {
+            return;
+        }
         let Some(list) = self.losers.get(&line) else { return };
         let bit = self.word_bit(addr);
         for &c in list {
@@ -187,6 +199,9 @@ impl MissClassifier {
     pub fn lost(&mut self, core: u16, line: LineAddr) {
         self.cores[core as usize].lost.insert(line, 0);
         let list = self.losers.entry(line).or_default();
+        if list.is_empty() {
+            self.loser_buckets[(line & 0xFFFF) as usize] += 1;
+        }
         if !list.contains(&core) {
             list.push(core);
         }
