@@ -33,6 +33,9 @@ pub struct StressArgs {
     /// Largest random delay added to a message, in cycles.
     #[arg(long, default_value_t = 40)]
     pub jitter: u64,
+    /// List the table rows no seed exercised.
+    #[arg(long)]
+    pub coverage: bool,
     /// Worker threads (seeds are split among them; results do not depend on it).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -79,5 +82,12 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         sum.messages,
         secs
     );
+    if a.coverage {
+        let missing = sum.uncovered(protocol, a.silent_evict);
+        println!("rows not exercised ({}):", missing.len());
+        for m in missing {
+            println!("  {m}");
+        }
+    }
     Ok(if sum.failures.is_empty() { 0 } else { 1 })
 }

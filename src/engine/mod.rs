@@ -533,6 +533,17 @@ impl Simulator {
         self.retry_stalled(key, fe)
     }
 
+    /// A controller stalled an input: count the (state, event) pair, nothing else.
+    fn count_stall(&mut self) {
+        for note in self.outbox.notes.drain(..) {
+            match note {
+                Note::L1Transition { from, event, .. } => self.stats.count_l1_transition(from, event),
+                Note::DirTransition { from, event, .. } => self.stats.count_dir_transition(from, event),
+                _ => {}
+            }
+        }
+    }
+
     /// Offer a node's stalled inputs for a line again, oldest first.
     fn retry_stalled<F: Frontend + ?Sized>(&mut self, key: (NodeId, LineAddr), fe: &mut F) -> Result<(), SimError> {
         loop {
@@ -557,6 +568,7 @@ impl Simulator {
         if dst < n {
             let r = self.l1s[dst].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
             if r == Handled::Stalled {
+                self.count_stall();
                 return Ok(r);
             }
             self.process_outbox(self.now + self.cfg.l1.hit_latency, msg.dst, fe)?;
@@ -572,6 +584,7 @@ impl Simulator {
             let slice = dst - n;
             let r = self.dirs[slice].handle(msg, &mut self.outbox).map_err(|e| self.protocol_error(e))?;
             if r == Handled::Stalled {
+                self.count_stall();
                 return Ok(r);
             }
             let start = self.now.max(self.dir_free[slice]);

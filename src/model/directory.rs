@@ -125,6 +125,8 @@ impl Directory {
             self.error(line, from, event.name(), &format!("{} directory has no row for this pair", self.spec.protocol))
         })?;
         if row.actions == [DirAction::Stall] {
+            // Reported so statistics can count stalls; nothing changed.
+            out.notes.push(Note::DirTransition { slice: self.spec.slice, line, from, event, to: from });
             return Ok(Handled::Stalled);
         }
         let me = self.spec.node;

@@ -294,6 +294,8 @@ impl L1Controller {
         let event = self.classify(msg, state);
         let row = self.row(line, state, event)?;
         if row.actions == [L1Action::Stall] {
+            // Reported so statistics can count stalls; nothing changed.
+            out.notes.push(Note::L1Transition { core: self.spec.core, line, from: state, event, to: state });
             return Ok(Handled::Stalled);
         }
         self.run(loc, line, state, event, row.actions, row.next, Some(msg), out)?;

@@ -226,6 +226,59 @@ pub struct Summary {
     pub failures: Vec<Failure>,
     pub operations: u64,
     pub messages: u64,
+    /// Transitions taken, summed over the passing seeds (indexed as in `Stats`).
+    pub l1_transitions: Vec<u64>,
+    pub dir_transitions: Vec<u64>,
+}
+
+impl Summary {
+    fn absorb(&mut self, stats: &crate::stats::Stats) {
+        let add = |into: &mut Vec<u64>, from: &[u64]| {
+            into.resize(from.len(), 0);
+            into.iter_mut().zip(from).for_each(|(a, b)| *a += b);
+        };
+        add(&mut self.l1_transitions, &stats.l1_transitions);
+        add(&mut self.dir_transitions, &stats.dir_transitions);
+    }
+
+    /// Table rows of `protocol` (other than stalls) that no passing seed took:
+    /// what the random tester did not exercise.
+    pub fn uncovered(&self, protocol: Protocol, silent_evict: bool) -> Vec<String> {
+        use crate::protocol::{dir_table, l1_table};
+        let mut out = Vec::new();
+        let (ne, nd) = (l1_table::L1Event::ALL.len(), dir_table::DirEvent::ALL.len());
+        for s in l1_table::L1State::ALL {
+            for e in l1_table::L1Event::ALL {
+                let Some(row) = l1_table::row(protocol, s, e) else { continue };
+                let core_side =
+                    matches!(e, l1_table::L1Event::Load | l1_table::L1Event::Store | l1_table::L1Event::Replacement);
+                if core_side && (!s.is_stable() || row.actions == [l1_table::L1Action::Hit]) {
+                    // A blocking core never accesses a line in a transient state,
+                    // and hits take the fast path, which records no transition.
+                    continue;
+                }
+                let silent_only =
+                    e == l1_table::L1Event::SilentReplacement || row.actions.contains(&l1_table::L1Action::StaleInvAck);
+                if silent_only != silent_evict && silent_only {
+                    continue;
+                }
+                if self.l1_transitions.get(s as usize * ne + e as usize).copied().unwrap_or(0) == 0 {
+                    out.push(format!("L1 {} / {}", s.name(), e.name()));
+                }
+            }
+        }
+        for s in dir_table::DirState::ALL {
+            for e in dir_table::DirEvent::ALL {
+                if dir_table::row(protocol, s, e).is_none() {
+                    continue;
+                }
+                if self.dir_transitions.get(s as usize * nd + e as usize).copied().unwrap_or(0) == 0 {
+                    out.push(format!("Dir {} / {}", s.name(), e.name()));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Run seeds `start..start+count` on `threads` threads; stops at the first failure
@@ -246,6 +299,7 @@ pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -
                                 sum.operations +=
                                     sim.stats.totals().loads + sim.stats.totals().stores + sim.stats.totals().atomics;
                                 sum.messages += sim.stats.total_messages();
+                                sum.absorb(&sim.stats);
                             }
                             Err(_) => {
                                 if let Err(f) = run_seed(opts, seed) {
@@ -267,6 +321,10 @@ pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -
         total.passed += r.passed;
         total.operations += r.operations;
         total.messages += r.messages;
+        total.l1_transitions.resize(r.l1_transitions.len().max(total.l1_transitions.len()), 0);
+        total.dir_transitions.resize(r.dir_transitions.len().max(total.dir_transitions.len()), 0);
+        total.l1_transitions.iter_mut().zip(&r.l1_transitions).for_each(|(a, b)| *a += b);
+        total.dir_transitions.iter_mut().zip(&r.dir_transitions).for_each(|(a, b)| *a += b);
         total.failures.extend(r.failures);
     }
     total.failures.sort_by_key(|f| f.seed);
