@@ -223,3 +223,111 @@ fn atomics_are_atomic() {
     sim.run(&mut Script::new(vec![vec![load(0, 0x300)], vec![], vec![], vec![]])).unwrap();
     sim.check_all().unwrap();
 }
+
+#[test]
+fn one_core_miss_classes_are_dineros() {
+    // Dinero IV's definitions, computed independently: compulsory = first reference
+    // to the line; capacity = not compulsory and a fully associative LRU cache of
+    // the same number of lines misses too; conflict = the rest.
+    let (size, ways, line) = (1024u64, 2u32, 32u32);
+    let capacity = (size / line as u64) as usize;
+    let mut cfg = SystemConfig { protocol: Protocol::Mesi, cores: 1, ..SystemConfig::default() };
+    cfg.l1.size = ByteSize(size);
+    cfg.l1.ways = ways;
+    cfg.l1.line = line;
+    let mut rng = TestRng(99);
+    let mut steps = Vec::new();
+    let mut lines = Vec::new();
+    for i in 0..20_000u64 {
+        let l = if rng.next() % 4 == 0 { rng.next() % 200 } else { rng.next() % 40 };
+        let addr = l * line as u64 + 8 * (rng.next() % 4);
+        lines.push(l);
+        steps.push(if rng.next() % 4 == 0 { store(1, addr, i) } else { load(1, addr) });
+    }
+    let mut run_opts = RunOptions { check: true, classify: true, ..Default::default() };
+    run_opts.jitter = None;
+    let mut sim = Simulator::new(cfg, run_opts);
+    sim.run(&mut Script::new(vec![steps])).unwrap();
+    let c = &sim.stats.cores[0];
+
+    // The reference: a set-associative LRU for hit/miss, a fully associative LRU
+    // (most recent at the back) for capacity, a seen-set for compulsory.
+    let sets = (size / (ways as u64 * line as u64)) as usize;
+    let mut sa: Vec<VecDeque<u64>> = vec![VecDeque::new(); sets];
+    let mut fa: VecDeque<u64> = VecDeque::new();
+    let mut seen = std::collections::HashSet::new();
+    let (mut compulsory, mut capacity_misses, mut conflict) = (0, 0, 0);
+    for &l in &lines {
+        let set = &mut sa[(l % sets as u64) as usize];
+        let sa_hit = match set.iter().position(|&x| x == l) {
+            Some(p) => {
+                set.remove(p);
+                true
+            }
+            None => {
+                if set.len() == ways as usize {
+                    set.pop_front();
+                }
+                false
+            }
+        };
+        set.push_back(l);
+        let fa_hit = match fa.iter().position(|&x| x == l) {
+            Some(p) => {
+                fa.remove(p);
+                true
+            }
+            None => {
+                if fa.len() == capacity {
+                    fa.pop_front();
+                }
+                false
+            }
+        };
+        fa.push_back(l);
+        if !sa_hit {
+            if seen.insert(l) {
+                compulsory += 1;
+            } else if !fa_hit {
+                capacity_misses += 1;
+            } else {
+                conflict += 1;
+            }
+        }
+    }
+    let mc = &c.miss_classes;
+    assert_eq!((mc.compulsory, mc.capacity, mc.conflict), (compulsory, capacity_misses, conflict));
+    assert_eq!((mc.true_sharing, mc.false_sharing), (0, 0));
+    assert_eq!(c.misses, compulsory + capacity_misses + conflict);
+    assert!(capacity_misses > 0 && conflict > 0, "the trace exercises every class");
+}
+
+#[test]
+fn coherence_misses_split_into_true_and_false_sharing() {
+    // Core 0 writes word 0 and core 1 writes word 1 of one line, alternately
+    // (false sharing); then core 0 writes word 0 and core 1 reads word 0 (true
+    // sharing). Every re-miss after the first touch is a coherence miss.
+    let cfg = SystemConfig { protocol: Protocol::Mesi, cores: 2, ..SystemConfig::default() };
+    let rounds = 6u64;
+    let mut c0 = Vec::new();
+    let mut c1 = Vec::new();
+    for i in 0..rounds {
+        c0.push(store(if i == 0 { 0 } else { 2000 }, 0x400, i));
+        c1.push(store(if i == 0 { 1000 } else { 2000 }, 0x408, i));
+    }
+    for i in 0..rounds {
+        c0.push(store(2000, 0x800, i));
+        c1.push(load(2000, 0x800));
+    }
+    let mut sim = Simulator::new(cfg, RunOptions { check: true, classify: true, ..Default::default() });
+    sim.run(&mut Script::new(vec![c0, c1])).unwrap();
+    let t = sim.stats.totals().miss_classes;
+    // False sharing: each core's first touch of line 0x400 is compulsory; every
+    // later store misses because the other core wrote the *other* word.
+    assert_eq!(t.false_sharing, 2 * (rounds - 1));
+    // True sharing on 0x800: core 1's loads after the first find a copy taken by
+    // core 0's store to the very word it reads; core 0's stores after the first
+    // are upgrades (core 1 only read), not misses.
+    assert_eq!(t.true_sharing, rounds - 1);
+    assert_eq!(t.compulsory, 4);
+}
