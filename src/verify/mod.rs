@@ -2,4 +2,5 @@
 //! exhaustive model checker. All of them drive the controllers that simulate.
 
 pub mod invariants;
+pub mod mc;
 pub mod stress;

@@ -1,0 +1,332 @@
+//! The exhaustive model checker (`cohsim::verify::mc`) as a regression oracle.
+//!
+//! * Reachable-state counts of small systems are pinned, as stateright pins its
+//!   Paxos count: a change to a table, a controller or the checker's state that
+//!   changes behaviour changes a number here. The pins come from the checker; what
+//!   backs them independently is below: the one-cache counts are derived by hand,
+//!   and symmetry reduction must sit between the unreduced count divided by the
+//!   group's size and the unreduced count.
+//! * Every deliberate bug of `Mutation` is caught, on the smallest system that
+//!   exhibits it, with a counterexample chart.
+//! * Without point-to-point order on the forward network every protocol fails: the
+//!   protocols rely on it (`cohsim::protocol`, "Network assumption").
+
+use cohsim::model::Mutation;
+use cohsim::protocol::Protocol;
+use cohsim::verify::mc::{CheckOptions, CheckReport, ForwardOrder, Symmetry, ViolationKind, check};
+
+fn run(protocol: Protocol, caches: usize, values: usize, symmetry: Symmetry) -> CheckReport {
+    let opts = CheckOptions { symmetry, ..CheckOptions::new(protocol, caches, 1, values) };
+    check(&opts).expect("valid options")
+}
+
+fn clean(r: &CheckReport) {
+    if let Some(v) = &r.violation {
+        panic!("{:?} on {:?}: {}\n{}", v.kind, r.options, v.detail, v.chart);
+    }
+    assert!(r.complete && r.progress_checked);
+}
+
+/// One cache, one line, two values, no symmetry, counted by hand.
+///
+/// MSI, 46 states. Quiescent (no message, no miss): the line is I with memory =
+/// golden = g (2 states), S with data = memory = g (2), or M with data g and memory
+/// m (4): 8. Transient, per golden value g where not said otherwise:
+///   Load from I: IS_D with GetS in flight (2), then with Data in flight (2);
+///   a write from I — the distinct writes are store 0, store 1 and the identity
+///   (compare-exchange 0→0), kept in the MSHR as their new-word table — IM_AD
+///   with GetM in flight (3 × 2), then with Data in flight (3 × 2);
+///   a write from S: SM_AD with GetM in flight (3 × 2), then with Data (3 × 2);
+///   evicting S: SI_A with PutS in flight (2), then with Put-Ack in flight (2);
+///   evicting M: MI_A with PutM in flight (4: g and the stale memory m), then,
+///   memory written, with Put-Ack in flight (2).
+/// 8 + 2+2 + 6+6 + 6+6 + 2+2 + 4+2 = 46. (A frame waiting for data holds the
+/// poison word, whatever came before, so IS_D and IM_AD add nothing per word.)
+///
+/// MESI and MOESI, 42 states. A lone reader is granted E, so S, SM_AD and SI_A
+/// never occur. Quiescent: I (2), E with data = memory = g (2), M under a directory
+/// in M (4), M under a directory still in E after a silent upgrade (4): 12.
+/// Transient: Load from I, 2 + 2; writes from I, 6 + 6; evicting E: EI_A with PutE
+/// in flight (2), then with Put-Ack (2); evicting M: MI_A with PutM under a
+/// directory in M (4) or E (4), then with Put-Ack (2). 12 + 4 + 12 + 4 + 10 = 42.
+/// With one cache no Fwd-GetS ever happens, so MOESI's O never appears.
+///
+/// With value symmetry every state has exactly one twin (swap the two values; the
+/// golden word is always a value, so no state is its own twin): half the count.
+#[test]
+fn one_cache_counts_match_the_hand_count() {
+    for (protocol, states) in [(Protocol::Msi, 46), (Protocol::Mesi, 42), (Protocol::Moesi, 42)] {
+        let full = run(protocol, 1, 2, Symmetry::NONE);
+        clean(&full);
+        assert_eq!(full.states, states, "{protocol} unreduced");
+        let reduced = run(protocol, 1, 2, Symmetry::FULL);
+        clean(&reduced);
+        assert_eq!(reduced.states, states / 2, "{protocol} reduced");
+    }
+}
+
+/// One pinned search: the checker's own figures.
+struct Pin {
+    protocol: Protocol,
+    caches: usize,
+    values: usize,
+    symmetry: bool,
+    silent_evict: bool,
+    /// States, transitions, max depth.
+    expect: (u64, u64, u32),
+}
+
+const fn pin(
+    protocol: Protocol,
+    caches: usize,
+    values: usize,
+    symmetry: bool,
+    silent_evict: bool,
+    expect: (u64, u64, u32),
+) -> Pin {
+    Pin { protocol, caches, values, symmetry, silent_evict, expect }
+}
+
+use Protocol::{Mesi, Moesi, Msi};
+
+const PINS: &[Pin] = &[
+    pin(Msi, 2, 2, true, false, (1597, 4177, 21)),
+    pin(Msi, 2, 2, false, false, (6362, 16628, 23)),
+    pin(Mesi, 2, 2, true, false, (2051, 5690, 27)),
+    pin(Mesi, 2, 2, false, false, (8176, 22676, 27)),
+    pin(Moesi, 2, 2, true, false, (3098, 7890, 26)),
+    pin(Moesi, 2, 2, false, false, (12364, 31476, 26)),
+    pin(Msi, 3, 1, true, false, (5672, 20591, 31)),
+    pin(Mesi, 3, 1, true, false, (10359, 37944, 35)),
+    pin(Moesi, 3, 1, true, false, (19020, 64497, 36)),
+    pin(Msi, 3, 2, true, false, (53275, 194406, 32)),
+    // Silent eviction of clean shared lines: stale sharers, Invs acknowledged at once.
+    pin(Msi, 2, 2, true, true, (1897, 4971, 21)),
+    pin(Mesi, 2, 2, true, true, (2506, 6855, 28)),
+    pin(Moesi, 2, 2, true, true, (3432, 8759, 31)),
+    pin(Moesi, 3, 1, true, true, (23320, 79147, 41)),
+];
+
+#[test]
+fn pinned_state_counts() {
+    for p in PINS {
+        let opts = CheckOptions {
+            symmetry: if p.symmetry { Symmetry::FULL } else { Symmetry::NONE },
+            silent_evict: p.silent_evict,
+            ..CheckOptions::new(p.protocol, p.caches, 1, p.values)
+        };
+        let r = check(&opts).expect("valid options");
+        clean(&r);
+        assert_eq!((r.states, r.transitions, r.max_depth), p.expect, "{opts:?}");
+    }
+}
+
+#[test]
+fn symmetry_reduces_by_at_most_the_group_size() {
+    for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
+        let full = run(protocol, 2, 2, Symmetry::NONE);
+        let caches = run(protocol, 2, 2, Symmetry { caches: true, values: false });
+        let values = run(protocol, 2, 2, Symmetry { caches: false, values: true });
+        let both = run(protocol, 2, 2, Symmetry::FULL);
+        for r in [&full, &caches, &values, &both] {
+            clean(r);
+        }
+        // Each reduction keeps one state per orbit: no more states than without
+        // it, and no fewer than the unreduced count over the group's size (2! for
+        // caches, 2! for values).
+        assert!(caches.states <= full.states && full.states <= 2 * caches.states, "{protocol}");
+        assert!(values.states <= full.states && full.states <= 2 * values.states, "{protocol}");
+        assert!(both.states <= caches.states && both.states <= values.states, "{protocol}");
+        assert!(full.states <= 4 * both.states, "{protocol}");
+        // Depth can only shrink: a shortest path to a representative is no longer
+        // than the one to the state it stands for.
+        assert!(both.max_depth <= full.max_depth, "{protocol}");
+    }
+}
+
+fn mutant(protocol: Protocol, caches: usize, values: usize, m: Mutation) -> CheckReport {
+    let opts = CheckOptions { mutation: Some(m), ..CheckOptions::new(protocol, caches, 1, values) };
+    check(&opts).expect("valid options")
+}
+
+/// The checker catches `m` on this system with a violation of `kind`, reached in
+/// `steps` steps (the shortest, by breadth-first search).
+fn caught(protocol: Protocol, caches: usize, values: usize, m: Mutation, kind: ViolationKind, steps: usize) {
+    let r = mutant(protocol, caches, values, m);
+    let v = r.violation.unwrap_or_else(|| panic!("{m:?} on {protocol} with {caches} caches was not caught"));
+    assert!(!v.chart.steps.is_empty(), "{m:?}: empty chart");
+    let chart = v.chart.to_string();
+    assert_eq!((v.kind, v.chart.steps.len()), (kind, steps), "{m:?}: {}\n{chart}", v.detail);
+    assert!(chart.contains("counterexample") && chart.contains(&v.detail), "{chart}");
+}
+
+// One test per mutation, each on the smallest system that shows it. One value is
+// always enough: the bugs break SWMR, deadlock or hit a missing row, and a word
+// read before its data arrived is the poison word, which no store writes.
+
+#[test]
+fn mutation_skip_inv_ack_deadlocks_the_writer() {
+    // The writer in IM_A waits forever for the sharer's Inv-Ack.
+    caught(Protocol::Msi, 2, 1, Mutation::SkipInvAck, ViolationKind::Deadlock, 7);
+}
+
+#[test]
+fn mutation_forward_to_wrong_owner_deadlocks() {
+    // With two caches the Fwd-GetS goes back to the requester, which stalls it in
+    // IS_D while the directory waits in S_D for the owner's data.
+    caught(Protocol::Mesi, 2, 1, Mutation::ForwardToWrongOwner, ViolationKind::Deadlock, 5);
+}
+
+#[test]
+fn mutation_wrong_ack_count_breaks_swmr() {
+    caught(Protocol::Msi, 2, 1, Mutation::WrongAckCount, ViolationKind::Swmr, 6);
+}
+
+#[test]
+fn mutation_drop_put_ack_strands_the_write_back() {
+    // One cache: the evicted line waits in MI_A for a Put-Ack that never comes.
+    caught(Protocol::Msi, 1, 1, Mutation::DropPutAck, ViolationKind::Deadlock, 5);
+}
+
+#[test]
+fn mutation_forget_sharer_breaks_swmr() {
+    caught(Protocol::Msi, 2, 1, Mutation::ForgetSharer, ViolationKind::Swmr, 9);
+}
+
+#[test]
+fn mutation_stale_memory_data_breaks_swmr() {
+    caught(Protocol::Mesi, 2, 1, Mutation::StaleMemoryData, ViolationKind::Swmr, 6);
+}
+
+#[test]
+fn mutation_no_data_to_directory_deadlocks_s_d() {
+    // MESI's S_D waits for the old owner's copy, which never comes.
+    caught(Protocol::Mesi, 2, 1, Mutation::NoDataToDirectory, ViolationKind::Deadlock, 7);
+    // MOESI never uses that path (an owner answering a read keeps the line as O).
+    let r = mutant(Protocol::Moesi, 2, 2, Mutation::NoDataToDirectory);
+    assert!(r.violation.is_none(), "MOESI has no owner-to-directory copy to drop");
+}
+
+#[test]
+fn mutation_ignore_data_reads_a_word_never_stored() {
+    // One cache: the load completes on a frame whose data never arrived.
+    caught(Protocol::Msi, 1, 1, Mutation::IgnoreData, ViolationKind::DataValue, 3);
+}
+
+#[test]
+fn mutation_no_invalidation_breaks_swmr() {
+    caught(Protocol::Msi, 2, 1, Mutation::NoInvalidation, ViolationKind::Swmr, 6);
+}
+
+#[test]
+fn mutation_skip_ack_wait_breaks_swmr() {
+    caught(Protocol::Msi, 2, 1, Mutation::SkipAckWait, ViolationKind::Swmr, 6);
+}
+
+#[test]
+fn mutation_exclusive_to_sharer_breaks_swmr() {
+    caught(Protocol::Msi, 2, 1, Mutation::ExclusiveToSharer, ViolationKind::Swmr, 6);
+}
+
+#[test]
+fn mutation_drop_dirty_line_confuses_the_directory() {
+    // One cache drops its M line and asks for it again: the directory, which still
+    // lists it as the owner, has no row for a GetS from the owner.
+    caught(Protocol::Msi, 1, 1, Mutation::DropDirtyLine, ViolationKind::Protocol, 6);
+}
+
+#[test]
+fn every_mutation_has_a_test_above() {
+    // Adding a mutation without a test here fails this count.
+    assert_eq!(Mutation::ALL.len(), 12);
+}
+
+#[test]
+fn unordered_forward_network_breaks_every_protocol() {
+    // Without FIFO order a Put-Ack overtakes the Inv (MSI) or Fwd-GetS (MESI,
+    // MOESI) the directory sent the same cache earlier: the evicted cache is I when
+    // the older message arrives, and no row exists for it.
+    for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
+        let opts = CheckOptions { forward_order: ForwardOrder::Unordered, ..CheckOptions::new(protocol, 2, 1, 1) };
+        let r = check(&opts).expect("valid options");
+        let v = r.violation.unwrap_or_else(|| panic!("{protocol}: no violation without forward order"));
+        assert_eq!(v.kind, ViolationKind::Protocol, "{protocol}: {}", v.detail);
+        let kinds: Vec<&str> = v.chart.steps.iter().map(|s| s.event.as_str()).collect();
+        let ack = kinds.iter().position(|e| e.contains("Put-Ack")).expect("a Put-Ack in the chart");
+        let last = v.chart.steps.last().expect("steps");
+        assert!(ack < v.chart.steps.len() - 1, "{protocol}: the Put-Ack arrives first\n{}", v.chart);
+        assert!(last.event.contains("Inv") || last.event.contains("Fwd-GetS"), "{}", v.chart);
+        // And with the order the same system is clean.
+        clean(&check(&CheckOptions::new(protocol, 2, 1, 1)).expect("valid options"));
+    }
+}
+
+#[test]
+fn ack_count_must_not_overtake_or_be_overtaken() {
+    // MOESI: the owner upgrading from O (OM_AC) takes a Fwd-GetM as proof that
+    // another writer won, and becomes IM_AD; if the Fwd-GetM overtook the AckCount
+    // that answered the owner's own GetM, the AckCount then finds IM_AD, which has
+    // no row for it. Hence AckCount travels in the forward FIFO (`MsgKind::vnet`).
+    let opts = CheckOptions { forward_order: ForwardOrder::AckCountUnordered, ..CheckOptions::new(Moesi, 2, 1, 1) };
+    let v = check(&opts).expect("valid options").violation.expect("the race is found");
+    assert_eq!(v.kind, ViolationKind::Protocol);
+    let steps = &v.chart.steps;
+    let fwd = steps.iter().position(|s| s.event.contains("Fwd-GetM")).expect("a Fwd-GetM");
+    assert!(steps[fwd].change.contains("OM_AC → IM_AD"), "{}", v.chart);
+    assert!(steps.last().is_some_and(|s| s.event.contains("AckCount")), "{}", v.chart);
+    // MSI and MESI never send AckCount: the same space as with FIFO order.
+    for (protocol, states) in [(Msi, 1597), (Mesi, 2051)] {
+        let opts =
+            CheckOptions { forward_order: ForwardOrder::AckCountUnordered, ..CheckOptions::new(protocol, 2, 1, 2) };
+        let r = check(&opts).expect("valid options");
+        clean(&r);
+        assert_eq!(r.states, states);
+    }
+}
+
+#[test]
+fn max_states_stops_early_and_says_so() {
+    let opts = CheckOptions { max_states: Some(100), ..CheckOptions::new(Protocol::Mesi, 2, 1, 2) };
+    let r = check(&opts).expect("valid options");
+    assert!(r.violation.is_none() && !r.complete && !r.progress_checked);
+    assert!(r.states >= 100 && r.states < 200, "{}", r.states);
+}
+
+#[test]
+fn bad_options_name_the_setting() {
+    for (caches, lines, values, setting) in
+        [(0, 1, 2, "--caches"), (9, 1, 2, "--caches"), (2, 0, 2, "--lines"), (2, 1, 9, "--values")]
+    {
+        let e = check(&CheckOptions::new(Protocol::Msi, caches, lines, values)).unwrap_err();
+        assert_eq!(e.setting, setting);
+    }
+}
+
+#[test]
+fn cli_exit_status() {
+    let bin = env!("CARGO_BIN_EXE_cohsim");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin).args(args).output().expect("cohsim runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = run(&["check", "--protocol", "msi", "--caches", "2"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("1597 states") && stdout.contains("no violation"), "{stdout}");
+    let (code, stdout, _) =
+        run(&["check", "--protocol", "msi", "--caches", "1", "--values", "1", "--mutation", "drop-put-ack"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("VIOLATION (deadlock)") && stdout.contains("Put"), "{stdout}");
+    let (code, _, stderr) = run(&["check", "--protocol", "mosi"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--protocol"), "{stderr}");
+    let (code, _, stderr) = run(&["check", "--mutation", "nonsense"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("skip-inv-ack"), "{stderr}");
+    let (code, _, stderr) = run(&["check", "--caches", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--caches"), "{stderr}");
+}
