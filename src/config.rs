@@ -279,8 +279,7 @@ mod tests {
         c.l1.line = 128;
         c.l1.ways = 1;
         assert_eq!(c.validate().unwrap_err().setting, "l1.size");
-        let mut c = SystemConfig::default();
-        c.cores = 1025;
+        let mut c = SystemConfig { cores: 1025, ..SystemConfig::default() };
         assert_eq!(c.validate().unwrap_err().setting, "cores");
         c.cores = 0;
         assert_eq!(c.validate().unwrap_err().setting, "cores");

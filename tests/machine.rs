@@ -134,13 +134,14 @@ fn one_core_matches_an_independent_lru_cache() {
                 upgrades: 0,
                 writebacks: 0,
             };
-            let mut rng = TestRng(size ^ footprint ^ protocol as u64 + 1);
+            let mut rng = TestRng(size ^ footprint ^ (protocol as u64 + 1));
             let mut steps = Vec::new();
             for i in 0..5000 {
                 // Skewed: half the accesses go to a hot eighth of the footprint.
-                let l = if rng.next() % 2 == 0 { rng.next() % (footprint / 8) } else { rng.next() % footprint };
+                let l =
+                    if rng.next().is_multiple_of(2) { rng.next() % (footprint / 8) } else { rng.next() % footprint };
                 let addr = l * line as u64 + 8 * (rng.next() % (line as u64 / 8));
-                let write = rng.next() % 3 == 0;
+                let write = rng.next().is_multiple_of(3);
                 model.access(l, write);
                 steps.push(if write { store(rng.next() % 3, addr, i) } else { load(rng.next() % 3, addr) });
             }
@@ -239,10 +240,10 @@ fn one_core_miss_classes_are_dineros() {
     let mut steps = Vec::new();
     let mut lines = Vec::new();
     for i in 0..20_000u64 {
-        let l = if rng.next() % 4 == 0 { rng.next() % 200 } else { rng.next() % 40 };
+        let l = if rng.next().is_multiple_of(4) { rng.next() % 200 } else { rng.next() % 40 };
         let addr = l * line as u64 + 8 * (rng.next() % 4);
         lines.push(l);
-        steps.push(if rng.next() % 4 == 0 { store(1, addr, i) } else { load(1, addr) });
+        steps.push(if rng.next().is_multiple_of(4) { store(1, addr, i) } else { load(1, addr) });
     }
     let mut run_opts = RunOptions { check: true, classify: true, ..Default::default() };
     run_opts.jitter = None;

@@ -75,10 +75,8 @@ mod tests {
     #[test]
     fn orders_by_cycle_then_insertion() {
         let mut q = EventQueue::new();
-        let mut seq = 0;
-        for (t, v) in [(5, 'a'), (3, 'b'), (5, 'c'), (3, 'd'), (0, 'e')] {
-            q.push(t, seq, v);
-            seq += 1;
+        for (seq, (t, v)) in [(5, 'a'), (3, 'b'), (5, 'c'), (3, 'd'), (0, 'e')].into_iter().enumerate() {
+            q.push(t, seq as u64, v);
         }
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, v)| v)).collect();
         assert_eq!(order, vec!['e', 'b', 'd', 'a', 'c']);

@@ -208,7 +208,7 @@ impl L1Controller {
         let line = self.line_of(access.addr);
         let event = if access.op.writes() { L1Event::Store } else { L1Event::Load };
         match self.locate(line) {
-            Loc::Wb(_) => return Ok(AccessOutcome::Blocked),
+            Loc::Wb(_) => Ok(AccessOutcome::Blocked),
             Loc::Frame(idx) => {
                 let state = self.array.frame(idx).state;
                 let row = self.row(line, state, event)?;

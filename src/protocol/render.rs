@@ -11,11 +11,11 @@ fn cell<A: Copy, S: Copy + PartialEq>(
     name: fn(A) -> &'static str,
     sname: fn(S) -> &'static str,
 ) -> String {
-    let mut parts: Vec<&str> = actions.iter().map(|a| name(*a)).collect();
+    let parts: Vec<&str> = actions.iter().map(|a| name(*a)).collect();
     if parts == ["stall"] {
         return "stall".into();
     }
-    let mut s = parts.drain(..).collect::<Vec<_>>().join("; ");
+    let mut s = parts.join("; ");
     if let Some(n) = next {
         if !s.is_empty() {
             s.push(' ');
