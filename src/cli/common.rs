@@ -67,6 +67,10 @@ pub struct OutputArgs {
     /// Skip miss classification (a little faster).
     #[arg(long)]
     pub no_classify: bool,
+    /// Take every event strictly in (cycle, messages, core) order, without letting
+    /// a core run ahead on hits: slower, and the results are identical by design.
+    #[arg(long)]
+    pub exact: bool,
 }
 
 /// Defaults, then the TOML file, then the command line.

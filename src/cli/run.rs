@@ -50,7 +50,10 @@ pub fn replay(protocol: Protocol, m: &MachineArgs, t: &TraceArgs, o: &OutputArgs
     let mut cfg: SystemConfig = machine_config(m, Some(protocol))?;
     let set = open_trace(t, m, &mut cfg)?;
     let total = set.records();
-    let mut sim = Simulator::new(cfg, RunOptions { check: o.check, classify: !o.no_classify, ..Default::default() });
+    let mut sim = Simulator::new(
+        cfg,
+        RunOptions { check: o.check, classify: !o.no_classify, exact: o.exact, ..Default::default() },
+    );
     let mut fe = TraceFrontend::new(set.into_streams());
     let bar = progress(o.quiet, total, protocol.name());
     if let Some(b) = bar.clone() {

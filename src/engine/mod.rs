@@ -102,6 +102,8 @@ pub struct RunOptions {
     pub mutation: Option<crate::model::Mutation>,
     /// Classify misses (costs a fully associative LRU lookup per access).
     pub classify: bool,
+    /// No running ahead on hits (slower; results are identical by design).
+    pub exact: bool,
 }
 
 pub struct Simulator {
@@ -122,6 +124,15 @@ pub struct Simulator {
     outbox: Outbox,
     now: Cycle,
     lookahead: Cycle,
+    /// The least time from any event at another node to a delivery at an L1:
+    /// an L1's access latency plus the shortest network traversal.
+    message_lookahead: Cycle,
+    min_link: Cycle,
+    /// Take events strictly one at a time (no running ahead on hits): for tests
+    /// that show running ahead changes nothing.
+    exact: bool,
+    /// Per core: the earliest delivery time of each message addressed to its L1.
+    pending_to: Vec<smallvec::SmallVec<[Cycle; 4]>>,
     line_bytes: u64,
     events_since_watchdog: u32,
     /// Classifies misses (compulsory, coherence, capacity, conflict) when on.
@@ -193,6 +204,10 @@ impl Simulator {
             outbox: Outbox::default(),
             now: 0,
             lookahead: cfg.l1.hit_latency + cfg.directory.latency + 2 * min_link,
+            message_lookahead: cfg.l1.hit_latency.min(cfg.directory.latency) + min_link,
+            min_link,
+            exact: opts.exact,
+            pending_to: vec![smallvec::SmallVec::new(); n],
             line_bytes: cfg.l1.line as u64,
             events_since_watchdog: 0,
             classifier: opts.classify.then(|| {
@@ -203,14 +218,28 @@ impl Simulator {
         }
     }
 
+    /// Ready cores leave in (cycle, core index) order, whatever the order they were
+    /// scheduled in, so how often a core yields never changes a run.
     fn schedule_core(&mut self, core: usize, at: Cycle) {
-        self.seq += 1;
-        self.ready.push(at, self.seq, core as u16);
+        self.ready.push(at, core as u64, core as u16);
     }
 
     fn schedule_msg(&mut self, msg: Msg, at: Cycle, inject: bool) {
         self.seq += 1;
+        if (msg.dst as usize) < self.cores.len() {
+            // The earliest it can reach the L1: now if it is being delivered, one
+            // network latency after it leaves if it is still to be injected.
+            self.pending_to[msg.dst as usize].push(if inject { at + self.min_link } else { at });
+        }
         self.msgs.push(at, self.seq, (msg, inject));
+    }
+
+    fn unpend(&mut self, msg: &Msg, at: Cycle, inject: bool) {
+        if let Some(list) = self.pending_to.get_mut(msg.dst as usize) {
+            let key = if inject { at + self.min_link } else { at };
+            let i = list.iter().position(|&x| x == key).expect("a scheduled message is pending");
+            list.swap_remove(i);
+        }
     }
 
     pub fn now(&self) -> Cycle {
@@ -234,11 +263,13 @@ impl Simulator {
                 (None, None) => break,
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
-                (Some(m), Some(c)) => m < c,
+                // Within a cycle, messages first, then cores.
+                (Some(m), Some(c)) => m.0 <= c.0,
             };
             if take_msg {
                 let (t, (msg, inject)) = self.msgs.pop().expect("peeked");
                 self.now = t;
+                self.unpend(&msg, t, inject);
                 if inject {
                     // Links are reserved when a message really leaves, in time order.
                     let arrival = self.net.send(&msg, t);
@@ -374,17 +405,36 @@ impl Simulator {
         s
     }
 
-    fn horizon(&self, for_miss: bool) -> Cycle {
-        let m = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t);
-        let c = self.ready.peek().map_or(Cycle::MAX, |(t, _)| t);
-        if for_miss { m.min(c) } else { m.min(c.saturating_add(self.lookahead)) }
+    /// How far core `c` may run on hits: not past a message that can reach its L1
+    /// (one addressed to it, or anything another node can still send), nor more than
+    /// `lookahead` past the earliest other ready core.
+    fn hit_horizon(&self, c: usize) -> Cycle {
+        if self.exact {
+            // No running ahead: the core stops at the next event of any kind.
+            let m = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t);
+            let r = self.ready.peek().map_or(Cycle::MAX, |(t, idx)| if (idx as usize) < c { t } else { t + 1 });
+            return m.min(r);
+        }
+        let own = self.pending_to[c].iter().copied().min().unwrap_or(Cycle::MAX);
+        let any = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.message_lookahead));
+        let core = self.ready.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.lookahead));
+        own.min(any).min(core)
+    }
+
+    /// A miss of core `c` at cycle `t` goes out only when it is the next thing in
+    /// the system's order: every message of cycle `t` or earlier is handled, and no
+    /// ready core comes before (cycle, core index).
+    fn may_issue_miss(&self, c: usize, t: Cycle) -> bool {
+        let msg_ok = self.msgs.peek().is_none_or(|(m, _)| t < m);
+        let core_ok = self.ready.peek().is_none_or(|(r, idx)| (t, c as u64) < (r, idx));
+        msg_ok && core_ok
     }
 
     fn run_core<F: Frontend + ?Sized>(&mut self, c: usize, fe: &mut F) -> Result<(), SimError> {
         if self.cores[c].status == CoreStatus::Done {
             return Ok(());
         }
-        let hit_horizon = self.horizon(false);
+        let hit_horizon = self.hit_horizon(c);
         let access = match self.run_hits(c, fe, hit_horizon)? {
             Some(a) => a,
             None => return Ok(()),
@@ -392,8 +442,8 @@ impl Simulator {
         // A miss (or an access the fast path cannot take) at the core's time.
         let t = self.cores[c].time;
         let hit_latency = self.cfg.l1.hit_latency;
-        // A miss goes out only when nothing earlier is pending anywhere.
-        if t > self.now && t > self.horizon(true) {
+        // A miss goes out only when nothing that comes before it is pending anywhere.
+        if !self.may_issue_miss(c, t) {
             self.cores[c].deferred = Some(access);
             self.schedule_core(c, t);
             return Ok(());
@@ -479,7 +529,7 @@ impl Simulator {
                     }
                 },
             };
-            if time > horizon {
+            if time >= horizon {
                 core.deferred = Some(access);
                 core.status = CoreStatus::Ready;
                 break Ok(None);
