@@ -19,8 +19,7 @@ gcc -O2 -o "$work/limit" "$shared/bench/limit.c"
 for i in 0 1 2 3; do
   [ -s "$work/b_$i.data" ] || zcat "${trace}_$i.data.gz" > "$work/b_$i.data"
 done
-[ -s "$work/b.bin" ] || ./target/release/cohsim convert -q "$work/b" -o "$work/b.bin" 2>/dev/null \
-  || ./target/release/cohsim convert "$work/b" -o "$work/b.bin"
+[ -s "$work/b.bin" ] || ./target/release/cohsim convert "$work/b" -o "$work/b.bin"
 records=$(cat "$work"/b_?.data | wc -l)
 
 measure() { # label, command...
