@@ -1,0 +1,524 @@
+//! cohsim's binary trace format (`bin`), for fast replay of large traces.
+//!
+//! Version 1. All fixed-width integers are little-endian.
+//!
+//! ```text
+//! offset      size   field
+//! 0           8      magic c5 43 4f 48 54 52 0d 0a  ("\xC5COHTR\r\n")
+//! 8           2      version = 1
+//! 10          2      flags = 0 (reserved; readers reject anything else)
+//! 12          4      cores N, 1..=1024
+//! 16          24·N   section table, core 0 first; per core:
+//!                      u64 offset   byte offset of the core's section in the file
+//!                      u64 length   section length in bytes
+//!                      u64 records  records in the section
+//! 16+24·N     ...    the sections, in core order, back to back: section 0
+//!                    starts at 16+24·N, section i+1 where section i ends, and
+//!                    the file ends where the last one ends.
+//! ```
+//!
+//! A section is its core's records in program order, each encoded as
+//!
+//! ```text
+//! tag        u8      bits 0-2  op: 0 compute-only, 1 read, 2 write, 3 swap,
+//!                              4 fetch-add, 5 cas (6 and 7 are invalid)
+//!                    bit 3     a value follows
+//!                    bit 4     a gap follows (absent: gap = 0)
+//!                    bits 5-7  size: code 0..=6 means 0, 1, 2, 4, 8, 16, 32
+//!                              bytes; 7 means a size varint follows
+//! [gap]      varint  if bit 4
+//! addr       varint  zigzag(addr − previous addr), as a wrapping 64-bit
+//!                    difference; the previous addr starts at 0 per section
+//! [size]     varint  if size code 7 (must fit in 32 bits)
+//! [value]    varint  if bit 3
+//! [expected] varint  if op = cas
+//! ```
+//!
+//! A varint is LEB128: 7 bits per byte, low group first, high bit set on all
+//! but the last byte; at most 10 bytes and no bits beyond 64.
+//!
+//! Why this shape: a typical access (small gap, nearby address, word size)
+//! takes 3–4 bytes against ~20 of text (blackscholes: 10 M records in 38.7 MB
+//! against 189 MB of text, 3.9 bytes per record), and decodes with a handful
+//! of branches. The section table lets each core's stream start its own thread
+//! and seek straight to its records, so replay needs no demultiplexing and
+//! memory stays bounded however cores are read. The record counts let the
+//! reader tell a truncated or corrupt section from a complete one. A bin file
+//! may itself be gzip/zstd compressed; each stream then decompresses the file
+//! from the start and skips to its section (N decompressions, bounded memory).
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::error::{BinErrorKind, Codec, MAX_CORES, TraceError};
+use super::input::{self, IO_BUF, read_full};
+use super::stream::CoreDecoder;
+use super::write::TempOut;
+use super::{Record, TraceOp};
+
+pub const MAGIC: [u8; 8] = *b"\xC5COHTR\r\n";
+pub const VERSION: u16 = 1;
+
+const FIXED: usize = 16;
+const ENTRY: usize = 24;
+const SIZES: [u32; 7] = [0, 1, 2, 4, 8, 16, 32];
+
+/// Where one core's records are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Section {
+    pub offset: u64,
+    pub len: u64,
+    pub records: u64,
+}
+
+fn header_len(cores: usize) -> u64 {
+    (FIXED + ENTRY * cores) as u64
+}
+
+/// Reads and checks the header and section table of `path`.
+pub(crate) fn read_header(path: &Path) -> Result<Vec<Section>, TraceError> {
+    let input = input::open(path)?;
+    let codec = input.codec;
+    let mut r = input.reader;
+    let bad = |offset: u64, kind| TraceError::bin(path, offset, kind);
+    let rd = |e| TraceError::read(path, codec, 0, e);
+    let mut fixed = [0u8; FIXED];
+    let n = read_full(&mut r, &mut fixed).map_err(rd)?;
+    if n < MAGIC.len() || fixed[..8] != MAGIC {
+        return Err(bad(0, BinErrorKind::BadMagic));
+    }
+    if n < FIXED {
+        return Err(bad(n as u64, BinErrorKind::Truncated("the end of the header")));
+    }
+    let version = u16::from_le_bytes([fixed[8], fixed[9]]);
+    if version != VERSION {
+        return Err(bad(8, BinErrorKind::UnsupportedVersion(version)));
+    }
+    let flags = u16::from_le_bytes([fixed[10], fixed[11]]);
+    if flags != 0 {
+        return Err(bad(10, BinErrorKind::UnsupportedFlags(flags)));
+    }
+    let cores = u32::from_le_bytes([fixed[12], fixed[13], fixed[14], fixed[15]]);
+    if cores == 0 || cores as usize > MAX_CORES {
+        return Err(bad(12, BinErrorKind::BadCoreCount(cores)));
+    }
+    let cores = cores as usize;
+    let mut table = vec![0u8; ENTRY * cores];
+    let n = read_full(&mut r, &mut table).map_err(rd)?;
+    if n < table.len() {
+        return Err(bad((FIXED + n) as u64, BinErrorKind::Truncated("the end of the section table")));
+    }
+    let u64_at = |i: usize| u64::from_le_bytes(table[i..i + 8].try_into().unwrap_or_default());
+    let mut sections = Vec::with_capacity(cores);
+    let mut next = header_len(cores);
+    for core in 0..cores {
+        let e = ENTRY * core;
+        let s = Section { offset: u64_at(e), len: u64_at(e + 8), records: u64_at(e + 16) };
+        let end = s.offset.checked_add(s.len);
+        if s.offset != next || end.is_none() {
+            return Err(bad((FIXED + e) as u64, BinErrorKind::BadSectionTable { core }));
+        }
+        next = end.unwrap_or_default();
+        sections.push(s);
+    }
+    if codec == Codec::Plain {
+        let size = std::fs::metadata(path).map_err(|e| TraceError::open(path, e))?.len();
+        if size < next {
+            return Err(bad(size, BinErrorKind::Truncated("the end of the last section")));
+        }
+        if size > next {
+            return Err(bad(next, BinErrorKind::TrailingBytes));
+        }
+    }
+    Ok(sections)
+}
+
+fn op_code(op: Option<TraceOp>) -> u8 {
+    match op {
+        None => 0,
+        Some(TraceOp::Read) => 1,
+        Some(TraceOp::Write) => 2,
+        Some(TraceOp::Swap) => 3,
+        Some(TraceOp::FetchAdd) => 4,
+        Some(TraceOp::Cas { .. }) => 5,
+    }
+}
+
+#[inline]
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends the encoding of `r`; `prev` is the previous record's address.
+pub(crate) fn encode(out: &mut Vec<u8>, r: &Record, prev: u64) {
+    let code = SIZES.iter().position(|&s| s == r.size).unwrap_or(7) as u8;
+    let tag = op_code(r.op) | u8::from(r.value.is_some()) << 3 | u8::from(r.gap != 0) << 4 | code << 5;
+    out.push(tag);
+    if r.gap != 0 {
+        put_varint(out, r.gap);
+    }
+    let delta = r.addr.wrapping_sub(prev) as i64;
+    put_varint(out, ((delta << 1) ^ (delta >> 63)) as u64);
+    if code == 7 {
+        put_varint(out, u64::from(r.size));
+    }
+    if let Some(v) = r.value {
+        put_varint(out, v);
+    }
+    if let Some(TraceOp::Cas { expected }) = r.op {
+        put_varint(out, expected);
+    }
+}
+
+/// The longest possible record: a tag and five varints of at most 10 bytes.
+const MAX_RECORD: usize = 1 + 5 * 10;
+
+/// Reads a varint at `*i`. `Ok(None)`: the buffer ends inside it. With
+/// `FULL`, the caller guarantees a whole record's worth of bytes
+/// ([`MAX_RECORD`]) from the record's start, so the common one-byte case
+/// takes a single compare and no `None` is possible.
+#[inline(always)]
+fn varint<const FULL: bool>(buf: &[u8], i: &mut usize) -> Result<Option<u64>, &'static str> {
+    if FULL
+        && let Some(&b) = buf.get(*i)
+        && b < 0x80
+    {
+        *i += 1;
+        return Ok(Some(u64::from(b)));
+    }
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let Some(&b) = buf.get(*i) else {
+            return Ok(None);
+        };
+        *i += 1;
+        if shift == 63 && b > 1 {
+            return Err("varint longer than 64 bits");
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Ok(Some(v));
+        }
+        shift += 7;
+    }
+}
+
+/// Decodes one record from the start of `buf`: `Ok(None)` if `buf` ends
+/// inside it, else the record and its length in bytes.
+#[inline(always)]
+pub(crate) fn decode<const FULL: bool>(buf: &[u8], prev: u64) -> Result<Option<(Record, usize)>, &'static str> {
+    macro_rules! need {
+        ($e:expr) => {
+            match $e? {
+                Some(v) => v,
+                None => return Ok(None),
+            }
+        };
+    }
+    let Some(&tag) = buf.first() else {
+        return Ok(None);
+    };
+    let mut i = 1;
+    let gap = if tag & 0x10 != 0 { need!(varint::<FULL>(buf, &mut i)) } else { 0 };
+    let z = need!(varint::<FULL>(buf, &mut i));
+    let addr = prev.wrapping_add((z >> 1) ^ (z & 1).wrapping_neg());
+    let code = (tag >> 5) as usize;
+    let size = match SIZES.get(code) {
+        Some(&s) => s,
+        None => u32::try_from(need!(varint::<FULL>(buf, &mut i))).map_err(|_| "size above 32 bits")?,
+    };
+    let value = if tag & 0x08 != 0 { Some(need!(varint::<FULL>(buf, &mut i))) } else { None };
+    // A table, not a `match`: loads and stores interleave unpredictably, and
+    // a jump per record cost ~15% of decoding.
+    const OPS: [Option<TraceOp>; 5] =
+        [None, Some(TraceOp::Read), Some(TraceOp::Write), Some(TraceOp::Swap), Some(TraceOp::FetchAdd)];
+    let op = match OPS.get(usize::from(tag & 0x07)) {
+        Some(&op) => op,
+        None if tag & 0x07 == 5 => Some(TraceOp::Cas { expected: need!(varint::<FULL>(buf, &mut i)) }),
+        None => return Err("invalid op code"),
+    };
+    Ok(Some((Record { op, addr, size, gap, value }, i)))
+}
+
+/// Decodes one core's section.
+pub(crate) struct BinCoreDecoder {
+    src: Box<dyn Read + Send>,
+    path: PathBuf,
+    core: usize,
+    codec: Codec,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// File offset of `buf[0]`.
+    buf_offset: u64,
+    /// Section bytes not yet read.
+    unread: u64,
+    expected: u64,
+    decoded: u64,
+    prev: u64,
+    /// Whether to check that nothing follows this section (last core of a
+    /// compressed file, where `read_header` could not check the size).
+    check_end: bool,
+}
+
+impl BinCoreDecoder {
+    pub fn open(path: &Path, core: usize, s: Section, last: bool) -> Result<Self, TraceError> {
+        let mut f = File::open(path).map_err(|e| TraceError::open(path, e))?;
+        let mut head = [0u8; 4];
+        read_full(&mut f, &mut head).map_err(|e| TraceError::open(path, e))?;
+        let codec = input::sniff(&head);
+        let src: Box<dyn Read + Send> = if codec == Codec::Plain {
+            f.seek(SeekFrom::Start(s.offset)).map_err(|e| TraceError::open(path, e))?;
+            Box::new(f)
+        } else {
+            let mut r = input::open(path)?.reader;
+            let skipped = io::copy(&mut (&mut r).take(s.offset), &mut io::sink())
+                .map_err(|e| TraceError::read(path, codec, 0, e))?;
+            if skipped < s.offset {
+                let kind = BinErrorKind::Truncated("the start of a core's section");
+                return Err(TraceError::bin(path, skipped, kind));
+            }
+            r
+        };
+        Ok(BinCoreDecoder {
+            src,
+            path: path.to_path_buf(),
+            core,
+            codec,
+            buf: vec![0; IO_BUF],
+            pos: 0,
+            end: 0,
+            buf_offset: s.offset,
+            unread: s.len,
+            expected: s.records,
+            decoded: 0,
+            prev: 0,
+            check_end: last && codec != Codec::Plain,
+        })
+    }
+
+    fn err(&self, kind: BinErrorKind) -> TraceError {
+        TraceError::bin(&self.path, self.buf_offset + self.pos as u64, kind)
+    }
+
+    /// Reads more section bytes; `false` if the section has none left.
+    fn refill(&mut self) -> Result<bool, TraceError> {
+        if self.unread == 0 {
+            return Ok(false);
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.buf_offset += self.pos as u64;
+        self.end -= self.pos;
+        self.pos = 0;
+        let room = (self.buf.len() - self.end).min(self.unread as usize);
+        let n = read_full(&mut self.src, &mut self.buf[self.end..self.end + room])
+            .map_err(|e| TraceError::read(&self.path, self.codec, 0, e))?;
+        self.end += n;
+        self.unread -= n as u64;
+        if n < room {
+            let at = self.buf_offset + self.end as u64;
+            let kind = BinErrorKind::Truncated("the end of a core's section");
+            return Err(TraceError::bin(&self.path, at, kind));
+        }
+        Ok(true)
+    }
+
+    fn finish(&mut self) -> Result<bool, TraceError> {
+        if self.pos < self.end {
+            return Err(self.err(BinErrorKind::Corrupt("record runs past the end of its section")));
+        }
+        if self.decoded != self.expected {
+            return Err(self.err(BinErrorKind::CountMismatch {
+                core: self.core,
+                expected: self.expected,
+                found: self.decoded,
+            }));
+        }
+        if self.check_end {
+            let mut byte = [0u8; 1];
+            let n = read_full(&mut self.src, &mut byte).map_err(|e| TraceError::read(&self.path, self.codec, 0, e))?;
+            if n > 0 {
+                return Err(self.err(BinErrorKind::TrailingBytes));
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl CoreDecoder for BinCoreDecoder {
+    fn fill(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, TraceError> {
+        while out.len() < max {
+            // Fast run: whole records while a longest one would still fit in
+            // the buffer, up to the batch size and the section's count.
+            let run = (max - out.len()).min((self.expected - self.decoded) as usize);
+            let (mut pos, mut prev, mut n) = (self.pos, self.prev, 0);
+            while n < run && self.end - pos >= MAX_RECORD {
+                match decode::<true>(&self.buf[pos..self.end], prev) {
+                    Ok(Some((rec, len))) => {
+                        out.push(rec);
+                        pos += len;
+                        prev = rec.addr;
+                        n += 1;
+                    }
+                    Ok(None) => break, // cannot happen with MAX_RECORD bytes
+                    Err(what) => {
+                        self.pos = pos;
+                        return Err(self.err(BinErrorKind::Corrupt(what)));
+                    }
+                }
+            }
+            (self.pos, self.prev) = (pos, prev);
+            self.decoded += n as u64;
+            if out.len() >= max {
+                break;
+            }
+            // One record at a time near the buffer's end: refill, count
+            // checks and the section's end.
+            match decode::<false>(&self.buf[self.pos..self.end], self.prev) {
+                Ok(Some((rec, n))) => {
+                    if self.decoded == self.expected {
+                        let what = "more records than the section table says";
+                        return Err(self.err(BinErrorKind::Corrupt(what)));
+                    }
+                    self.pos += n;
+                    self.prev = rec.addr;
+                    self.decoded += 1;
+                    out.push(rec);
+                }
+                Ok(None) => {
+                    if !self.refill()? {
+                        return self.finish();
+                    }
+                }
+                Err(what) => return Err(self.err(BinErrorKind::Corrupt(what))),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Writes a bin file core by core: `push` a core's records, `end_core`, and
+/// after the last core `finish`, which fills in the section table and renames
+/// the finished file into place.
+pub(crate) struct BinWriter {
+    out: io::BufWriter<File>,
+    temp: TempOut,
+    cores: usize,
+    sections: Vec<Section>,
+    start: u64,
+    offset: u64,
+    count: u64,
+    prev: u64,
+    buf: Vec<u8>,
+}
+
+impl BinWriter {
+    pub fn create(path: &Path, cores: usize) -> Result<Self, TraceError> {
+        let (temp, file) = TempOut::create(path)?;
+        let mut w = BinWriter {
+            out: io::BufWriter::with_capacity(IO_BUF, file),
+            temp,
+            cores,
+            sections: Vec::with_capacity(cores),
+            start: header_len(cores),
+            offset: header_len(cores),
+            count: 0,
+            prev: 0,
+            buf: Vec::with_capacity(2 * IO_BUF),
+        };
+        w.buf.resize(header_len(cores) as usize, 0);
+        Ok(w)
+    }
+
+    pub fn push(&mut self, r: &Record) -> Result<(), TraceError> {
+        let before = self.buf.len();
+        encode(&mut self.buf, r, self.prev);
+        self.offset += (self.buf.len() - before) as u64;
+        self.prev = r.addr;
+        self.count += 1;
+        if self.buf.len() >= IO_BUF {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn end_core(&mut self) {
+        self.sections.push(Section { offset: self.start, len: self.offset - self.start, records: self.count });
+        self.start = self.offset;
+        self.count = 0;
+        self.prev = 0;
+    }
+
+    fn flush(&mut self) -> Result<(), TraceError> {
+        let r = self.out.write_all(&self.buf);
+        self.buf.clear();
+        r.map_err(|e| TraceError::write(self.temp.dest(), e))
+    }
+
+    pub fn finish(mut self) -> Result<(), TraceError> {
+        debug_assert_eq!(self.sections.len(), self.cores);
+        self.flush()?;
+        let mut header = Vec::with_capacity(header_len(self.cores) as usize);
+        header.extend_from_slice(&MAGIC);
+        header.extend_from_slice(&VERSION.to_le_bytes());
+        header.extend_from_slice(&0u16.to_le_bytes());
+        header.extend_from_slice(&(self.cores as u32).to_le_bytes());
+        for s in &self.sections {
+            for v in [s.offset, s.len, s.records] {
+                header.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let dest = self.temp.dest().to_path_buf();
+        let wr = |e| TraceError::write(&dest, e);
+        self.out.seek(SeekFrom::Start(0)).map_err(wr)?;
+        self.out.write_all(&header).map_err(wr)?;
+        let file = self.out.into_inner().map_err(|e| wr(e.into_error()))?;
+        self.temp.commit(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_encoding_round_trips_and_is_compact() {
+        let recs = [
+            Record::access(TraceOp::Read, 0x817ae8, 4, 0x1b),
+            Record::access(TraceOp::Write, 0x817af0, 4, 0),
+            Record::access(TraceOp::Cas { expected: 9 }, u64::MAX, 12345, u64::MAX),
+            Record { value: Some(7), ..Record::access(TraceOp::Swap, 0, 8, 1) },
+            Record::compute(99),
+        ];
+        let mut buf = Vec::new();
+        let mut prev = 0;
+        let mut lens = Vec::new();
+        for r in &recs {
+            let before = buf.len();
+            encode(&mut buf, r, prev);
+            let (got, n) = decode::<false>(&buf[before..], prev).unwrap().unwrap();
+            assert_eq!((got, n), (*r, buf.len() - before));
+            // Every strict prefix is incomplete, never wrong.
+            for k in 0..n {
+                assert_eq!(decode::<false>(&buf[before..before + k], prev), Ok(None));
+            }
+            prev = r.addr;
+            lens.push(n);
+        }
+        // A course-trace access with a gap is 6 bytes, the next one 2.
+        assert_eq!(lens, [6, 2, 18, 4, 3]);
+    }
+
+    #[test]
+    fn corrupt_bytes_are_errors() {
+        assert!(decode::<false>(&[0x06, 0], 0).is_err());
+        let long = [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        assert!(decode::<false>(&long, 0).is_err());
+    }
+}
