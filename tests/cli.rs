@@ -1,0 +1,214 @@
+//! The command line end to end: the README's main command, output formats, the
+//! exit statuses (0 success, 1 failed check, 2 bad input) and error messages that
+//! name the file, the line and what was expected.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cohsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cohsim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn the_readme_main_command_runs_on_a_bundled_trace() {
+    let o = cohsim(&["run", "traces/producer_consumer.csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in ["total", "miss classes", "Fwd-GetS", "primitives", "1a request-grant", "3a revoke-and-confirm"] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+}
+
+#[test]
+fn json_has_the_documented_fields_and_consistent_totals() {
+    let o = cohsim(&["run", "--json", "--check", "--protocol", "moesi", "traces/migratory.csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in ["protocol", "cycles", "cores", "totals", "memory", "invalidations", "network", "primitives", "host"] {
+        assert!(v.get(key).is_some(), "no {key}");
+    }
+    assert_eq!(v["protocol"], "moesi");
+    let cores = v["cores"].as_array().unwrap();
+    assert_eq!(cores.len(), 4);
+    for field in ["loads", "stores", "hits", "misses", "upgrades", "stall_cycles", "compute_cycles"] {
+        let sum: u64 = cores.iter().map(|c| c[field].as_u64().unwrap()).sum();
+        assert_eq!(sum, v["totals"][field].as_u64().unwrap(), "{field}");
+    }
+    // Every access is a hit, a miss or an upgrade.
+    let t = &v["totals"];
+    let accesses = t["loads"].as_u64().unwrap() + t["stores"].as_u64().unwrap() + t["atomics"].as_u64().unwrap();
+    let outcomes = t["hits"].as_u64().unwrap() + t["misses"].as_u64().unwrap() + t["upgrades"].as_u64().unwrap();
+    assert_eq!(accesses, outcomes);
+    // 4 cores x 1,000 records, as the sample trace's README says.
+    assert_eq!(v["host"]["records"].as_u64().unwrap(), 4000);
+    let classes = &t["miss_classes"];
+    let classified: u64 = ["compulsory", "capacity", "conflict", "true_sharing", "false_sharing"]
+        .iter()
+        .map(|k| classes[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(classified, t["misses"].as_u64().unwrap());
+    assert!(v["network"]["messages"]["AckCount"].is_u64());
+}
+
+#[test]
+fn compare_puts_protocols_side_by_side_most_important_rows_first() {
+    let o = cohsim(&["compare", "--protocols", "mesi,moesi", "traces/producer_consumer.csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().skip(1).map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    assert_eq!(
+        &rows[..7],
+        [
+            "cycles",
+            "memory.writes",
+            "memory.reads",
+            "network.bytes.data",
+            "network.bytes.control",
+            "invalidations",
+            "totals.misses"
+        ]
+    );
+    assert!(out.lines().next().unwrap().contains("MESI") && out.contains("MOESI"));
+
+    let o = cohsim(&["compare", "--csv", "traces/producer_consumer.csv"]);
+    let csv = stdout(&o);
+    assert!(csv.starts_with("metric,mesi,moesi,moesi-mesi,rel_moesi\n"), "{csv}");
+    // The CSV's difference column is the difference of its value columns.
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (a, b, d): (i64, i64, i64) = (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap());
+        assert_eq!(b - a, d, "{line}");
+    }
+}
+
+#[test]
+fn csv_output_matches_json() {
+    let j = cohsim(&["run", "--json", "traces/false_sharing.csv"]);
+    let c = cohsim(&["run", "--csv", "traces/false_sharing.csv"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&j)).unwrap();
+    let csv = stdout(&c);
+    let get = |k: &str| csv.lines().find_map(|l| l.strip_prefix(&format!("{k},"))).unwrap().to_string();
+    assert_eq!(get("cycles"), v["cycles"].to_string());
+    assert_eq!(get("totals.misses"), v["totals"]["misses"].to_string());
+    assert_eq!(get("network.messages.Fwd-GetS"), v["network"]["messages"]["Fwd-GetS"].to_string());
+    assert_eq!(get("cores.2.stores"), v["cores"][2]["stores"].to_string());
+}
+
+#[test]
+fn gen_convert_and_replay_agree_across_formats() {
+    let csv = tmp("gen.csv");
+    let bin = tmp("gen.bin");
+    let o =
+        cohsim(&["gen", "uniform-random", "--cores", "3", "--ops", "500", "--seed", "9", "-o", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cohsim(&["convert", csv.to_str().unwrap(), "-o", bin.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = cohsim(&["run", "--json", csv.to_str().unwrap()]);
+    let b = cohsim(&["run", "--json", bin.to_str().unwrap()]);
+    let strip = |o: &Output| {
+        let mut v: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap();
+        v.as_object_mut().unwrap().remove("host");
+        v
+    };
+    assert_eq!(strip(&a), strip(&b), "the same trace from CSV and from bin replays identically");
+}
+
+#[test]
+fn a_malformed_record_names_file_line_and_expectation() {
+    let bad = tmp("bad_0.data");
+    std::fs::write(&bad, "0 0x10\n1 0x20\n7 0x30\n").unwrap();
+    let o = cohsim(&["run", "--format", "cs4223", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("bad_0.data:3") && e.contains("expected") && e.contains("7 0x30"), "{e}");
+}
+
+#[test]
+fn bad_input_is_exit_status_2_with_a_clear_message() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", "no/such/trace.csv"], "no/such/trace.csv"),
+        (vec!["run", "--l1", "3000:2:32", "traces/migratory.csv"], "l1.size"),
+        (vec!["run", "--l1", "4KiB:2:8192", "traces/migratory.csv"], "l1.line"),
+        (vec!["run", "--protocol", "mosi", "traces/migratory.csv"], "mosi"),
+        (vec!["run", "--topology", "torus", "traces/migratory.csv"], "torus"),
+        (vec!["run", "--cores", "8", "traces/migratory.csv"], "does not match"),
+        (vec!["stress", "--cores", "2000"], "--cores"),
+        (vec!["table", "mosi"], "mosi"),
+    ];
+    for (args, needle) in cases {
+        let o = cohsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+    let cfg = tmp("bad.toml");
+    std::fs::write(&cfg, "[l1]\nassoc = 4\n").unwrap();
+    let o = cohsim(&["run", "--config", cfg.to_str().unwrap(), "traces/migratory.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("assoc"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_empty_trace_is_an_error() {
+    let empty = tmp("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let o = cohsim(&["run", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+}
+
+#[test]
+fn output_file_is_complete_or_absent() {
+    let out = tmp("report.json");
+    let _ = std::fs::remove_file(&out);
+    let o = cohsim(&["run", "--json", "-o", out.to_str().unwrap(), "traces/migratory.csv"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["protocol"], "mesi");
+    // A run that fails leaves no report behind.
+    let failed = tmp("failed.json");
+    let _ = std::fs::remove_file(&failed);
+    let o = cohsim(&["run", "--json", "-o", failed.to_str().unwrap(), "--format", "din", "traces/migratory.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!Path::new(&failed).exists());
+}
+
+#[test]
+fn table_and_check_and_stress_exit_statuses() {
+    let o = cohsim(&["table", "moesi"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("| OM_AC |"));
+    let o = cohsim(&["check", "--protocol", "mesi", "--caches", "2", "--lines", "1", "--values", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cohsim(&[
+        "check",
+        "--protocol",
+        "mesi",
+        "--caches",
+        "2",
+        "--lines",
+        "1",
+        "--values",
+        "1",
+        "--mutation",
+        "SkipInvAck",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = cohsim(&["stress", "--protocol", "moesi", "--cores", "3", "--seeds", "20", "--topology", "mesh"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("20 passed, 0 failed"));
+}
