@@ -363,3 +363,21 @@ fn running_ahead_on_hits_changes_nothing() {
         }
     }
 }
+
+#[test]
+fn the_watchdog_reports_every_stuck_transaction() {
+    // A sharer that never acknowledges its Inv leaves the writer waiting forever.
+    let mut cfg = SystemConfig { protocol: Protocol::Msi, cores: 3, ..SystemConfig::default() };
+    cfg.watchdog_cycles = 5_000;
+    let mut sim =
+        Simulator::new(cfg, RunOptions { check: true, mutation: Some(Mutation::SkipInvAck), ..Default::default() });
+    let steps = vec![vec![load(0, 0x40)], vec![load(500, 0x40)], vec![store(2000, 0x40, 1)]];
+    match sim.run(&mut Script::new(steps)) {
+        Err(SimError::Watchdog { what, report, .. }) => {
+            assert!(what.contains("core 2"), "{what}");
+            assert!(report.contains("core 2: waiting") && report.contains("Store(1)"), "{report}");
+            assert!(report.contains("L1[2] line 0x1 in IM_A (waits for Inv-Acks)"), "{report}");
+        }
+        other => panic!("expected the watchdog, got {other:?}"),
+    }
+}

@@ -75,12 +75,39 @@ pub fn json(protocol: &str, stats: &Stats, host: &HostInfo) -> Value {
             "queueing_cycles": stats.network_queueing_cycles,
         },
         "primitives": primitives,
+        "transitions": transitions(stats),
         "host": {
             "seconds": host.seconds,
             "records": host.records,
             "records_per_second": if host.seconds > 0.0 { host.records as f64 / host.seconds } else { 0.0 },
         },
     })
+}
+
+/// Transitions taken (stalls included), per controller kind, as
+/// `"STATE / EVENT": n`, non-zero counts only.
+fn transitions(stats: &Stats) -> Value {
+    use crate::protocol::dir_table::{DirEvent, DirState};
+    use crate::protocol::l1_table::{L1Event, L1State};
+    let mut l1 = Map::new();
+    for s in L1State::ALL {
+        for e in L1Event::ALL {
+            let n = stats.l1_transition_count(s, e);
+            if n > 0 {
+                l1.insert(format!("{} / {}", s.name(), e.name()), json!(n));
+            }
+        }
+    }
+    let mut dir = Map::new();
+    for s in DirState::ALL {
+        for e in DirEvent::ALL {
+            let n = stats.dir_transition_count(s, e);
+            if n > 0 {
+                dir.insert(format!("{} / {}", s.name(), e.name()), json!(n));
+            }
+        }
+    }
+    json!({"l1": l1, "directory": dir})
 }
 
 /// Flatten a JSON document into `(dotted.path, value)` rows.
