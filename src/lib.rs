@@ -35,6 +35,7 @@ pub mod config;
 pub mod engine;
 pub mod model;
 pub mod protocol;
+pub mod rng;
 pub mod stats;
 pub mod trace;
 pub mod verify;

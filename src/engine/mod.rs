@@ -182,7 +182,7 @@ impl Simulator {
             link_bytes: cfg.network.link_bytes,
             local_latency: cfg.network.local_latency,
         };
-        let jitter = opts.jitter.map(|max| Jitter { max, state: cfg.seed ^ 0x005E_ED0F_C0DE });
+        let jitter = opts.jitter.map(|max| Jitter::new(max, cfg.seed ^ 0x005E_ED0F_C0DE));
         let min_link = match cfg.network.topology {
             crate::model::network::Topology::Crossbar => cfg.network.hop_latency,
             _ => cfg.network.hop_latency.min(cfg.network.local_latency),

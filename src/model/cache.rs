@@ -68,7 +68,7 @@ pub struct CacheArray {
     /// LRU: last-use stamp per frame. Tree-PLRU: one bit vector (as a u64) per set.
     recency: Vec<u64>,
     clock: u64,
-    rng: u64,
+    rng: crate::rng::SplitMix64,
 }
 
 impl CacheArray {
@@ -89,7 +89,7 @@ impl CacheArray {
             data: vec![0; sets * ways * words],
             recency,
             clock: 0,
-            rng: seed | 1,
+            rng: crate::rng::SplitMix64::new(seed),
         }
     }
 
@@ -208,11 +208,8 @@ impl CacheArray {
                 if candidates.is_empty() {
                     return None;
                 }
-                // xorshift64: the seed comes from the run's seed, so runs repeat.
-                self.rng ^= self.rng << 13;
-                self.rng ^= self.rng >> 7;
-                self.rng ^= self.rng << 17;
-                Some(candidates[(self.rng % candidates.len() as u64) as usize])
+                // The seed comes from the run's seed, so runs repeat.
+                Some(candidates[self.rng.below(candidates.len() as u64) as usize])
             }
         }
     }

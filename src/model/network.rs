@@ -143,18 +143,16 @@ impl NetworkSpec {
 #[derive(Clone, Debug)]
 pub struct Jitter {
     pub max: Cycle,
-    pub state: u64,
+    pub rng: crate::rng::SplitMix64,
 }
 
 impl Jitter {
+    pub fn new(max: Cycle, seed: u64) -> Self {
+        Jitter { max, rng: crate::rng::SplitMix64::new(seed) }
+    }
+
     fn next(&mut self) -> Cycle {
-        // SplitMix64.
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        z % (self.max + 1)
+        self.rng.below(self.max + 1)
     }
 }
 

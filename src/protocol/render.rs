@@ -26,64 +26,59 @@ fn cell<A: Copy, S: Copy + PartialEq>(
     if s.is_empty() { "—".into() } else { s }
 }
 
-/// The L1 controller's table: a row per state, a column per event that occurs.
-pub fn l1_markdown(protocol: Protocol) -> String {
-    let states: Vec<L1State> = L1State::ALL
-        .into_iter()
-        .filter(|&s| L1Event::ALL.iter().any(|&e| l1_table::row(protocol, s, e).is_some()))
-        .collect();
-    let events: Vec<L1Event> =
-        L1Event::ALL.into_iter().filter(|&e| states.iter().any(|&s| l1_table::row(protocol, s, e).is_some())).collect();
-    let mut out = format!("### {} L1 cache controller\n\n| state |", protocol.name().to_uppercase());
-    for e in &events {
-        out += &format!(" {} |", e.name());
+/// A table with a row per state and a column per event that occurs in `protocol`;
+/// `cell` renders one (state, event) pair, `None` when the pair has no row.
+fn table<S: Copy, E: Copy>(
+    title: String,
+    states: &[S],
+    events: &[E],
+    state_name: fn(S) -> &'static str,
+    event_name: fn(E) -> &'static str,
+    cell: impl Fn(S, E) -> Option<String>,
+) -> String {
+    let states: Vec<S> = states.iter().copied().filter(|&s| events.iter().any(|&e| cell(s, e).is_some())).collect();
+    let events: Vec<E> = events.iter().copied().filter(|&e| states.iter().any(|&s| cell(s, e).is_some())).collect();
+    let mut out = format!("### {title}\n\n| state |");
+    for &e in &events {
+        out += &format!(" {} |", event_name(e));
     }
     out += "\n|---|";
     out += &"---|".repeat(events.len());
     out += "\n";
-    for s in &states {
-        out += &format!("| {} |", s.name());
+    for &s in &states {
+        out += &format!("| {} |", state_name(s));
         for &e in &events {
-            let c = match l1_table::row(protocol, *s, e) {
-                Some(r) => cell(r.actions, r.next, |a: l1_table::L1Action| a.name(), L1State::name),
-                None => String::new(),
-            };
-            out += &format!(" {c} |");
+            out += &format!(" {} |", cell(s, e).unwrap_or_default());
         }
         out += "\n";
     }
     out
 }
 
+/// The L1 controller's table.
+pub fn l1_markdown(protocol: Protocol) -> String {
+    table(
+        format!("{} L1 cache controller", protocol.name().to_uppercase()),
+        &L1State::ALL,
+        &L1Event::ALL,
+        L1State::name,
+        L1Event::name,
+        |s, e| l1_table::row(protocol, s, e).map(|r| cell(r.actions, r.next, l1_table::L1Action::name, L1State::name)),
+    )
+}
+
 /// The directory's table.
 pub fn dir_markdown(protocol: Protocol) -> String {
-    let states: Vec<DirState> = DirState::ALL
-        .into_iter()
-        .filter(|&s| DirEvent::ALL.iter().any(|&e| dir_table::row(protocol, s, e).is_some()))
-        .collect();
-    let events: Vec<DirEvent> = DirEvent::ALL
-        .into_iter()
-        .filter(|&e| states.iter().any(|&s| dir_table::row(protocol, s, e).is_some()))
-        .collect();
-    let mut out = format!("### {} directory controller\n\n| state |", protocol.name().to_uppercase());
-    for e in &events {
-        out += &format!(" {} |", e.name());
-    }
-    out += "\n|---|";
-    out += &"---|".repeat(events.len());
-    out += "\n";
-    for s in &states {
-        out += &format!("| {} |", s.name());
-        for &e in &events {
-            let c = match dir_table::row(protocol, *s, e) {
-                Some(r) => cell(r.actions, r.next, |a: dir_table::DirAction| a.name(), DirState::name),
-                None => String::new(),
-            };
-            out += &format!(" {c} |");
-        }
-        out += "\n";
-    }
-    out
+    table(
+        format!("{} directory controller", protocol.name().to_uppercase()),
+        &DirState::ALL,
+        &DirEvent::ALL,
+        DirState::name,
+        DirEvent::name,
+        |s, e| {
+            dir_table::row(protocol, s, e).map(|r| cell(r.actions, r.next, dir_table::DirAction::name, DirState::name))
+        },
+    )
 }
 
 /// Both tables, with a legend.

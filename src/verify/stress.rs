@@ -15,26 +15,7 @@ use crate::engine::{Frontend, RunOptions, SimError, Simulator, Step};
 use crate::model::network::Topology;
 use crate::model::{Access, MemOp};
 use crate::protocol::Protocol;
-
-/// SplitMix64: small, fast, and good enough to pick operations.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
+use crate::rng::SplitMix64;
 
 #[derive(Clone, Debug)]
 pub struct StressOptions {
@@ -94,7 +75,7 @@ pub fn stress_config(opts: &StressOptions, seed: u64) -> SystemConfig {
 
 /// The random programs of a seed.
 pub fn programs(opts: &StressOptions, seed: u64) -> Vec<Program> {
-    let mut rng = Rng::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0xC0FFEE);
+    let mut rng = SplitMix64::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0xC0FFEE);
     // Six lines, 32 bytes apart (4 words each): lines 0, 2, 4 share set 0 and
     // lines 1, 3, 5 share set 1, so they conflict in the two-way cache.
     let lines = 6u64;
