@@ -151,11 +151,7 @@ impl CoreDecoder for Cs4223Decoder {
     fn fill(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, TraceError> {
         let start = out.len();
         let result = self.decode(out, max);
-        self.emitted += (out.len() - start) as u64;
-        match result {
-            Ok(false) if self.emitted == 0 => Err(TraceError::Empty { path: self.path.clone() }),
-            other => other,
-        }
+        super::stream::nonempty(&mut self.emitted, &self.path, out.len() - start, result)
     }
 }
 

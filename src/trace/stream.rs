@@ -42,6 +42,21 @@ pub(crate) trait CoreDecoder: Send {
     }
 }
 
+/// The end of one text decoder's `fill` step: counts the records it added and
+/// turns "ended without a single record" into [`TraceError::Empty`].
+pub(crate) fn nonempty(
+    emitted: &mut u64,
+    path: &std::path::Path,
+    added: usize,
+    result: Result<bool, TraceError>,
+) -> Result<bool, TraceError> {
+    *emitted += added as u64;
+    match result {
+        Ok(false) if *emitted == 0 => Err(TraceError::Empty { path: path.to_path_buf() }),
+        other => other,
+    }
+}
+
 /// What a stream has delivered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StreamSummary {
