@@ -24,8 +24,8 @@
 //! let mut cfg = SystemConfig::default();
 //! cfg.cores = 2;
 //! let mut sim = Simulator::new(cfg, RunOptions { check: true, ..Default::default() });
-//! let store = Step::Access { gap: 0, access: Access { addr: 0x40, op: MemOp::Store(42) } };
-//! let load = Step::Access { gap: 1000, access: Access { addr: 0x40, op: MemOp::Load } };
+//! let store = Step::access(0, Access { addr: 0x40, op: MemOp::Store(42) });
+//! let load = Step::access(1000, Access { addr: 0x40, op: MemOp::Load });
 //! sim.run(&mut Two(vec![vec![store], vec![load]])).unwrap();
 //! assert_eq!(sim.stats.cores[1].read_misses, 1);
 //! ```

@@ -215,7 +215,7 @@ fn the_random_tester_catches_every_mutation() {
 fn atomics_are_atomic() {
     // Four cores each add 1 to one word 50 times: the total must be exact.
     let cfg = SystemConfig { cores: 4, ..SystemConfig::default() };
-    let fadd = |gap| Step::Access { gap, access: Access { addr: 0x300, op: MemOp::FetchAdd(1) } };
+    let fadd = |gap| Step::access(gap, Access { addr: 0x300, op: MemOp::FetchAdd(1) });
     let steps = (0..4).map(|c| (0..50).map(|i| fadd((i * 7 + c) % 5)).collect()).collect();
     let (mut sim, fe) = run_checked(cfg, steps);
     let mut seen: Vec<u64> = fe.results.iter().flatten().copied().collect();
@@ -336,31 +336,86 @@ fn coherence_misses_split_into_true_and_false_sharing() {
 #[test]
 fn running_ahead_on_hits_changes_nothing() {
     // The engine lets a core take hits past other cores' clocks and past messages
-    // that cannot reach it yet. Taking every event strictly in order instead must
-    // give bit-identical statistics.
+    // that cannot reach it yet, as far as it can see other cores' next misses in
+    // their traces. Taking every event strictly in order instead must give
+    // bit-identical statistics, on every machine shape the engine's bounds depend
+    // on: topologies, slices, latencies, silent eviction, small write-back buffers.
+    use cohsim::model::network::Topology;
     use cohsim::trace::{Pattern, generate};
-    for pattern in [Pattern::ProducerConsumer, Pattern::FalseSharing, Pattern::Migratory, Pattern::UniformRandom] {
-        for protocol in [Protocol::Mesi, Protocol::Moesi] {
-            let records = generate(pattern, 4, 3000, 5, 64);
-            let steps = |exact: bool| {
-                let mut cfg = SystemConfig { protocol, cores: 4, ..SystemConfig::default() };
-                cfg.l1.size = ByteSize(2048);
-                cfg.l1.ways = 2;
-                let mut sim =
-                    Simulator::new(cfg, RunOptions { check: true, classify: true, exact, ..Default::default() });
-                let streams = records
-                    .iter()
-                    .enumerate()
-                    .map(|(c, r)| cohsim::trace::CoreStream::from_records(c, r.clone()))
-                    .collect();
-                let mut fe = cohsim::engine::replay::TraceFrontend::new(streams);
-                sim.run(&mut fe).unwrap();
-                sim.stats
-            };
-            let (fast, exact) = (steps(false), steps(true));
-            assert_eq!(fast, exact, "{pattern:?} {protocol}");
-            assert!(fast.totals().misses > 0);
+    let shapes: [(Topology, usize, u64, u64, bool, usize, usize); 5] = [
+        // (topology, slices, hop latency, directory latency, silent evict, write-back entries, cores)
+        (Topology::Crossbar, 1, 2, 10, false, 8, 4),
+        (Topology::Ring, 2, 1, 3, true, 2, 4),
+        (Topology::Mesh, 3, 3, 1, false, 1, 6),
+        (Topology::Crossbar, 2, 1, 1, true, 1, 3),
+        (Topology::Mesh, 1, 1, 20, false, 4, 8),
+    ];
+    for (i, &(topology, slices, hop, dir_latency, silent_evict, wb, cores)) in shapes.iter().enumerate() {
+        for pattern in [Pattern::ProducerConsumer, Pattern::FalseSharing, Pattern::Migratory, Pattern::UniformRandom] {
+            for protocol in [Protocol::Mesi, Protocol::Moesi] {
+                let records = generate(pattern, cores, 2000, 5 + i as u64, 64);
+                let steps = |exact: bool| {
+                    let mut cfg = SystemConfig { protocol, cores, ..SystemConfig::default() };
+                    cfg.l1.size = ByteSize(2048);
+                    cfg.l1.ways = 2;
+                    cfg.l1.silent_evict = silent_evict;
+                    cfg.l1.writeback_entries = wb;
+                    cfg.directory.slices = slices;
+                    cfg.directory.latency = dir_latency;
+                    cfg.network.topology = topology;
+                    cfg.network.hop_latency = hop;
+                    let mut sim =
+                        Simulator::new(cfg, RunOptions { check: true, classify: true, exact, ..Default::default() });
+                    let streams = records
+                        .iter()
+                        .enumerate()
+                        .map(|(c, r)| cohsim::trace::CoreStream::from_records(c, r.clone()))
+                        .collect();
+                    let mut fe = cohsim::engine::replay::TraceFrontend::new(streams);
+                    sim.run(&mut fe).unwrap();
+                    sim.stats
+                };
+                let (fast, exact) = (steps(false), steps(true));
+                assert_eq!(fast, exact, "shape {i} {pattern:?} {protocol}");
+                assert!(fast.totals().misses > 0);
+            }
         }
+    }
+}
+
+#[test]
+fn reuse_worked_out_by_the_decoder_classifies_like_the_simulator() {
+    // A trace replay works out first references and the fully associative LRU on
+    // the decoder threads; the classifier must count the same classes as when it
+    // does that itself.
+    use cohsim::stats::classify::ReuseTracker;
+    use cohsim::trace::{Pattern, generate};
+    for pattern in [Pattern::Private, Pattern::FalseSharing, Pattern::UniformRandom, Pattern::Zipf] {
+        let records = generate(pattern, 4, 3000, 9, 32);
+        let run = |annotate: bool| {
+            let mut cfg = SystemConfig { protocol: Protocol::Moesi, cores: 4, ..SystemConfig::default() };
+            cfg.l1.size = ByteSize(1024);
+            cfg.l1.ways = 2;
+            cfg.l1.line = 32;
+            let mut sim = Simulator::new(cfg, RunOptions { classify: true, ..Default::default() });
+            let streams = records
+                .iter()
+                .enumerate()
+                .map(|(c, r)| {
+                    let mut r = r.clone();
+                    if annotate {
+                        ReuseTracker::new(1024 / 32, 32).annotate(&mut r);
+                    }
+                    cohsim::trace::CoreStream::from_records(c, r)
+                })
+                .collect();
+            sim.run(&mut cohsim::engine::replay::TraceFrontend::new(streams)).unwrap();
+            sim.stats
+        };
+        let (by_decoder, by_classifier) = (run(true), run(false));
+        assert_eq!(by_decoder, by_classifier, "{pattern:?}");
+        let classes = by_decoder.totals().miss_classes;
+        assert!(classes.compulsory > 0 && classes.capacity + classes.conflict > 0, "{pattern:?} {classes:?}");
     }
 }
 

@@ -371,6 +371,7 @@ fn arb_record() -> impl Strategy<Value = Record> {
         size,
         gap,
         value,
+        reuse: Default::default(),
     })
 }
 

@@ -54,6 +54,9 @@ pub fn replay(protocol: Protocol, m: &MachineArgs, t: &TraceArgs, o: &OutputArgs
         cfg,
         RunOptions { check: o.check, classify: !o.no_classify, exact: o.exact, ..Default::default() },
     );
+    // The decoder threads work out what miss classification needs of each core's
+    // own accesses, off the simulation thread.
+    let set = if o.no_classify { set } else { set.with_reuse((cfg_lines(&sim.cfg)) as usize) };
     let mut fe = TraceFrontend::new(set.into_streams());
     let bar = progress(o.quiet, total, protocol.name());
     if let Some(b) = bar.clone() {
@@ -128,4 +131,9 @@ pub fn compare(a: CompareArgs) -> Result<i32> {
     };
     emit(&a.output.output, &text)?;
     Ok(0)
+}
+
+/// Lines in one L1.
+fn cfg_lines(cfg: &SystemConfig) -> u64 {
+    cfg.l1.size.0 / cfg.l1.line as u64
 }

@@ -30,22 +30,42 @@ use crate::model::l1::{AccessOutcome, L1Controller, L1Spec};
 use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
 use crate::model::{Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet};
 use crate::protocol::l1_table::{L1Event, L1State};
-use crate::stats::classify::MissClassifier;
+use crate::stats::classify::{MissClassifier, order_key};
 use crate::stats::{CoreStats, Stats};
+use crate::trace::Reuse;
 use crate::verify::invariants::{Checker, check_swmr};
-use queue::EventQueue;
+use queue::{EventQueue, MinTree};
 
 /// What a core does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Spend `gap` compute cycles, then perform the access.
-    Access { gap: Cycle, access: Access },
+    /// Spend `gap` compute cycles, then perform the access. `reuse` is what the
+    /// front end knows of the core's own earlier accesses to the line (for the
+    /// miss classifier; `Reuse::UNKNOWN` leaves it to the classifier).
+    Access { gap: Cycle, access: Access, reuse: Reuse },
     /// Spend cycles without touching memory.
     Compute(Cycle),
     /// An ordering fence. Cores are in-order and block on every miss (sequential
     /// consistency), so a fence costs nothing more; it is counted.
     Fence,
     /// The core has finished.
+    Done,
+}
+
+impl Step {
+    /// An access with nothing known of its reuse.
+    pub const fn access(gap: Cycle, access: Access) -> Self {
+        Step::Access { gap, access, reuse: Reuse::UNKNOWN }
+    }
+}
+
+/// A step the front end will hand out later, as much of it as the engine needs in
+/// advance: whether an access could miss, and how many cycles precede it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ahead {
+    Access { gap: Cycle, addr: u64, writes: bool },
+    Compute(Cycle),
+    Fence,
     Done,
 }
 
@@ -57,6 +77,13 @@ pub trait Frontend {
     /// Whether `completed` matters (programs read values; traces do not).
     fn wants_values(&self) -> bool {
         true
+    }
+    /// The `i`-th step after the last one `next` returned for `core`, if it is
+    /// already known (a trace's decoded batch). Lets the engine see how far a core
+    /// will go on hits; a front end whose future depends on loaded values says
+    /// `None`.
+    fn ahead(&self, _core: usize, _i: usize) -> Option<Ahead> {
+        None
     }
 }
 
@@ -88,7 +115,35 @@ struct CoreCtx {
     time: Cycle,
     status: CoreStatus,
     /// An access fetched from the front end but not yet issued.
-    deferred: Option<Access>,
+    deferred: Option<(Access, Reuse)>,
+    /// Steps fetched from the front end in this run.
+    taken: u64,
+    /// How far the core's future is known to hit in its cache as it is now.
+    scan: Scan,
+    /// The frame each access the scan found to hit will hit in, in order: taking
+    /// those hits needs no second lookup.
+    known: VecDeque<u32>,
+}
+
+impl CoreCtx {
+    /// The core's cache or position changed: what it will hit must be worked out again.
+    fn forget_scan(&mut self) {
+        self.scan.valid = false;
+        self.known.clear();
+    }
+}
+
+/// A Ready core's look ahead: its steps up to `next` (counted like `taken`) all hit
+/// in its cache as it is now, and the one after them starts at cycle `at`, unless
+/// the scan already met a step that may miss (`bound`). Hits never change which
+/// lines a cache holds or with what permission, so the first step that may miss,
+/// and its cycle, stay put until a message reaches the L1 or the core misses.
+#[derive(Clone, Copy, Debug, Default)]
+struct Scan {
+    valid: bool,
+    next: u64,
+    at: Cycle,
+    bound: Option<Cycle>,
 }
 
 /// Options that are not part of the machine.
@@ -113,8 +168,11 @@ pub struct Simulator {
     net: Network,
     mem: Vec<MemoryChannel>,
     dir_free: Vec<Cycle>,
-    /// Messages to inject into the network (`true`) or to deliver (`false`).
-    msgs: EventQueue<(Msg, bool)>,
+    /// Messages to inject into the network (`true`) or to deliver (`false`): those
+    /// addressed to L1s, and those addressed to directories. Both share `seq`, so
+    /// together they keep one (cycle, seq) order.
+    to_l1: EventQueue<(Msg, bool)>,
+    to_dir: EventQueue<(Msg, bool)>,
     ready: EventQueue<u16>,
     seq: u64,
     cores: Vec<CoreCtx>,
@@ -124,15 +182,18 @@ pub struct Simulator {
     outbox: Outbox,
     now: Cycle,
     lookahead: Cycle,
-    /// The least time from any event at another node to a delivery at an L1:
-    /// an L1's access latency plus the shortest network traversal.
-    message_lookahead: Cycle,
+    /// The least time from a directory taking an input to a delivery at an L1:
+    /// the directory's latency plus the shortest network traversal.
+    dir_reach: Cycle,
     min_link: Cycle,
     /// Take events strictly one at a time (no running ahead on hits): for tests
     /// that show running ahead changes nothing.
     exact: bool,
     /// Per core: the earliest delivery time of each message addressed to its L1.
     pending_to: Vec<smallvec::SmallVec<[Cycle; 4]>>,
+    /// Per core: the earliest cycle it can issue its next miss unless a message
+    /// reaches its L1 first (`Cycle::MAX` when it is not Ready).
+    miss_bounds: MinTree,
     line_bytes: u64,
     events_since_watchdog: u32,
     /// Classifies misses (compulsory, coherence, capacity, conflict) when on.
@@ -194,20 +255,32 @@ impl Simulator {
             net: Network::new(spec, jitter),
             mem: (0..slices).map(|_| MemoryChannel::new(cfg.memory.latency, occupancy)).collect(),
             dir_free: vec![0; slices],
-            msgs: EventQueue::new(),
+            to_l1: EventQueue::new(),
+            to_dir: EventQueue::new(),
             ready: EventQueue::new(),
             seq: 0,
-            cores: vec![CoreCtx { time: 0, status: CoreStatus::Done, deferred: None }; n],
+            cores: vec![
+                CoreCtx {
+                    time: 0,
+                    status: CoreStatus::Done,
+                    deferred: None,
+                    taken: 0,
+                    scan: Scan::default(),
+                    known: VecDeque::new()
+                };
+                n
+            ],
             stats: Stats::new(n),
             checker: opts.check.then(|| Checker::new(n)),
             stalled: FxHashMap::default(),
             outbox: Outbox::default(),
             now: 0,
             lookahead: cfg.l1.hit_latency + cfg.directory.latency + 2 * min_link,
-            message_lookahead: cfg.l1.hit_latency.min(cfg.directory.latency) + min_link,
+            dir_reach: cfg.directory.latency + min_link,
             min_link,
             exact: opts.exact,
             pending_to: vec![smallvec::SmallVec::new(); n],
+            miss_bounds: MinTree::new(n),
             line_bytes: cfg.l1.line as u64,
             events_since_watchdog: 0,
             classifier: opts.classify.then(|| {
@@ -220,8 +293,62 @@ impl Simulator {
 
     /// Ready cores leave in (cycle, core index) order, whatever the order they were
     /// scheduled in, so how often a core yields never changes a run.
-    fn schedule_core(&mut self, core: usize, at: Cycle) {
+    fn schedule_core<F: Frontend + ?Sized>(&mut self, core: usize, at: Cycle, fe: &F) {
         self.ready.push(at, core as u64, core as u16);
+        let bound = self.miss_bound(core, fe);
+        self.miss_bounds.set(core, bound);
+    }
+
+    /// The core is not Ready: its next miss waits for a message (or never comes).
+    fn unready(&mut self, core: usize) {
+        self.cores[core].forget_scan();
+        self.miss_bounds.set(core, Cycle::MAX);
+    }
+
+    /// The earliest cycle Ready core `c` can issue a miss if no message reaches its
+    /// L1 before: the cycle of its first step (the deferred access, then what the
+    /// front end can show ahead) that does not hit in its cache as it is now. An
+    /// unknown step may miss as soon as it can start.
+    fn miss_bound<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
+        let hit_latency = self.cfg.l1.hit_latency;
+        let l1 = &self.l1s[c];
+        let core = &mut self.cores[c];
+        let scan = &mut core.scan;
+        if !scan.valid || scan.next < core.taken {
+            *scan = Scan { valid: true, next: core.taken, at: core.time, bound: None };
+            core.known.clear();
+            if let Some((a, _)) = core.deferred {
+                match l1.hit_frame(a.addr, a.op.writes()) {
+                    Some(idx) => core.known.push_back(idx as u32),
+                    None => scan.bound = Some(core.time),
+                }
+                scan.at += hit_latency;
+            }
+        }
+        if let Some(b) = scan.bound {
+            return b;
+        }
+        while let Some(step) = fe.ahead(c, (scan.next - core.taken) as usize) {
+            match step {
+                Ahead::Access { gap, addr, writes } => {
+                    scan.at += gap;
+                    let Some(idx) = l1.hit_frame(addr, writes) else {
+                        scan.bound = Some(scan.at);
+                        return scan.at;
+                    };
+                    core.known.push_back(idx as u32);
+                    scan.at += hit_latency;
+                }
+                Ahead::Compute(gap) => scan.at += gap,
+                Ahead::Fence => {}
+                Ahead::Done => {
+                    scan.bound = Some(Cycle::MAX);
+                    return Cycle::MAX;
+                }
+            }
+            scan.next += 1;
+        }
+        scan.at
     }
 
     fn schedule_msg(&mut self, msg: Msg, at: Cycle, inject: bool) {
@@ -231,7 +358,11 @@ impl Simulator {
             // network latency after it leaves if it is still to be injected.
             self.pending_to[msg.dst as usize].push(if inject { at + self.min_link } else { at });
         }
-        self.msgs.push(at, self.seq, (msg, inject));
+        if (msg.dst as usize) < self.cores.len() {
+            self.to_l1.push(at, self.seq, (msg, inject));
+        } else {
+            self.to_dir.push(at, self.seq, (msg, inject));
+        }
     }
 
     fn unpend(&mut self, msg: &Msg, at: Cycle, inject: bool) {
@@ -239,6 +370,15 @@ impl Simulator {
             let key = if inject { at + self.min_link } else { at };
             let i = list.iter().position(|&x| x == key).expect("a scheduled message is pending");
             list.swap_remove(i);
+        }
+    }
+
+    /// The key of the earliest message event.
+    #[inline]
+    fn next_msg(&self) -> Option<(Cycle, u64)> {
+        match (self.to_l1.peek(), self.to_dir.peek()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -251,13 +391,15 @@ impl Simulator {
     /// clocks carry over (tests use this to tamper with state between phases).
     pub fn run<F: Frontend + ?Sized>(&mut self, fe: &mut F) -> Result<(), SimError> {
         for c in 0..self.cores.len() {
+            self.cores[c].taken = 0;
+            self.cores[c].forget_scan();
             if self.cores[c].status == CoreStatus::Done {
                 self.cores[c].status = CoreStatus::Ready;
-                self.schedule_core(c, self.cores[c].time);
+                self.schedule_core(c, self.cores[c].time, fe);
             }
         }
         loop {
-            let next_msg = self.msgs.peek();
+            let next_msg = self.next_msg();
             let next_core = self.ready.peek();
             let take_msg = match (next_msg, next_core) {
                 (None, None) => break,
@@ -267,7 +409,8 @@ impl Simulator {
                 (Some(m), Some(c)) => m.0 <= c.0,
             };
             if take_msg {
-                let (t, (msg, inject)) = self.msgs.pop().expect("peeked");
+                let (t, (msg, inject)) =
+                    if self.to_l1.peek() == next_msg { self.to_l1.pop() } else { self.to_dir.pop() }.expect("peeked");
                 self.now = t;
                 self.unpend(&msg, t, inject);
                 if inject {
@@ -377,8 +520,8 @@ impl Simulator {
                 s += &format!("  node {node} line {line:#x}: stalled {} from node {}\n", m.kind.name(), m.src);
             }
         }
-        s += &format!("  {} messages in flight\n", self.msgs.len());
-        for (m, _) in self.msgs.iter() {
+        s += &format!("  {} messages in flight\n", self.to_l1.len() + self.to_dir.len());
+        for (m, _) in self.to_l1.iter().chain(self.to_dir.iter()) {
             s += &format!("    {} line {:#x} from node {} to node {}\n", m.kind.name(), m.line, m.src, m.dst);
         }
         s
@@ -405,37 +548,51 @@ impl Simulator {
         s
     }
 
-    /// How far core `c` may run on hits: not past a message that can reach its L1
-    /// (one addressed to it, or anything another node can still send), nor more than
-    /// `lookahead` past the earliest other ready core.
+    /// How far core `c` may run on hits. Only a message to its L1 can change what
+    /// it hits, and while it is Ready (no request of its own outstanding) only a
+    /// directory sends it one: an Inv or a forwarded request, for a line it holds.
+    /// L1s answer forwarded requests to the requester, which is waiting. So the core
+    /// runs up to
+    /// - the first message already on its way to it;
+    /// - the earliest a directory's answer can arrive: `dir_reach` after the first
+    ///   message to a directory, or `lookahead` after the first thing an L1 does
+    ///   (take a message; another Ready core issue a miss, at the first of its known
+    ///   steps that does not hit: see `miss_bound`), since L1s reach directories
+    ///   only through the network.
+    ///
+    /// A waiting or blocked core moves only when a message reaches its L1.
     fn hit_horizon(&self, c: usize) -> Cycle {
         if self.exact {
             // No running ahead: the core stops at the next event of any kind.
-            let m = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t);
+            let m = self.next_msg().map_or(Cycle::MAX, |(t, _)| t);
             let r = self.ready.peek().map_or(Cycle::MAX, |(t, idx)| if (idx as usize) < c { t } else { t + 1 });
             return m.min(r);
         }
         let own = self.pending_to[c].iter().copied().min().unwrap_or(Cycle::MAX);
-        let any = self.msgs.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.message_lookahead));
-        let core = self.ready.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.lookahead));
-        own.min(any).min(core)
+        // Queue keys are the cycles messages leave or arrive, never later than
+        // arrival: safe for both.
+        let dir = self.to_dir.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.dir_reach));
+        let l1 = self.to_l1.peek().map_or(Cycle::MAX, |(t, _)| t);
+        let l1 = l1.min(self.miss_bounds.min_excluding(c)).saturating_add(self.lookahead);
+        own.min(dir).min(l1)
     }
 
     /// A miss of core `c` at cycle `t` goes out only when it is the next thing in
     /// the system's order: every message of cycle `t` or earlier is handled, and no
     /// ready core comes before (cycle, core index).
     fn may_issue_miss(&self, c: usize, t: Cycle) -> bool {
-        let msg_ok = self.msgs.peek().is_none_or(|(m, _)| t < m);
+        let msg_ok = self.next_msg().is_none_or(|(m, _)| t < m);
         let core_ok = self.ready.peek().is_none_or(|(r, idx)| (t, c as u64) < (r, idx));
         msg_ok && core_ok
     }
 
     fn run_core<F: Frontend + ?Sized>(&mut self, c: usize, fe: &mut F) -> Result<(), SimError> {
         if self.cores[c].status == CoreStatus::Done {
+            self.unready(c);
             return Ok(());
         }
         let hit_horizon = self.hit_horizon(c);
-        let access = match self.run_hits(c, fe, hit_horizon)? {
+        let (access, reuse) = match self.run_hits(c, fe, hit_horizon)? {
             Some(a) => a,
             None => return Ok(()),
         };
@@ -444,10 +601,11 @@ impl Simulator {
         let hit_latency = self.cfg.l1.hit_latency;
         // A miss goes out only when nothing that comes before it is pending anywhere.
         if !self.may_issue_miss(c, t) {
-            self.cores[c].deferred = Some(access);
-            self.schedule_core(c, t);
+            self.cores[c].deferred = Some((access, reuse));
+            self.schedule_core(c, t, fe);
             return Ok(());
         }
+        self.unready(c);
         self.now = self.now.max(t);
         let before = self.l1s[c].state_of(self.l1s[c].line_of(access.addr));
         self.outbox.clear();
@@ -456,7 +614,7 @@ impl Simulator {
         match outcome {
             AccessOutcome::Hit(_) => unreachable!("the fast path takes every hit"),
             AccessOutcome::Blocked => {
-                self.cores[c].deferred = Some(access);
+                self.cores[c].deferred = Some((access, reuse));
                 self.cores[c].status = CoreStatus::Blocked(t);
                 // Anything the L1 did before blocking (an eviction) still goes out.
                 self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
@@ -475,7 +633,7 @@ impl Simulator {
                     }
                 }
                 if let Some(cl) = &mut self.classifier {
-                    cl.access(c as u16, access.addr, !before.can_read());
+                    cl.access(c as u16, access.addr, !before.can_read(), reuse, order_key(t, Some(c as u16)));
                 }
                 if let Some(ch) = &mut self.checker
                     && !access.op.writes()
@@ -499,7 +657,7 @@ impl Simulator {
         c: usize,
         fe: &mut F,
         horizon: Cycle,
-    ) -> Result<Option<Access>, SimError> {
+    ) -> Result<Option<(Access, Reuse)>, SimError> {
         let hit_latency = self.cfg.l1.hit_latency;
         let wants_values = fe.wants_values();
         let l1 = &mut self.l1s[c];
@@ -508,35 +666,47 @@ impl Simulator {
         let mut time = core.time;
         let mut pending = core.deferred.take();
         let result = loop {
-            let access = match pending.take() {
+            let (access, reuse) = match pending.take() {
                 Some(a) => a,
                 None => match fe.next(c) {
                     Err(e) => break Err(SimError::Frontend(e)),
-                    Ok(Step::Access { gap, access }) => {
+                    Ok(Step::Access { gap, access, reuse }) => {
+                        core.taken += 1;
                         time += gap;
                         stats.compute_cycles += gap;
-                        access
+                        (access, reuse)
                     }
                     Ok(Step::Compute(g)) => {
+                        core.taken += 1;
                         time += g;
                         stats.compute_cycles += g;
                         continue;
                     }
-                    Ok(Step::Fence) => continue,
+                    Ok(Step::Fence) => {
+                        core.taken += 1;
+                        continue;
+                    }
                     Ok(Step::Done) => {
+                        core.taken += 1;
                         core.status = CoreStatus::Done;
                         break Ok(None);
                     }
                 },
             };
             if time >= horizon {
-                core.deferred = Some(access);
+                core.deferred = Some((access, reuse));
                 core.status = CoreStatus::Ready;
                 break Ok(None);
             }
-            let Some((loaded, stored)) = l1.try_hit(access) else {
-                break Ok(Some(access));
+            // The scan may already know the frame; otherwise look.
+            let frame = match core.known.pop_front() {
+                Some(idx) => Some(idx as usize),
+                None => l1.hit_frame(access.addr, access.op.writes()),
             };
+            let Some(idx) = frame else {
+                break Ok(Some((access, reuse)));
+            };
+            let (loaded, stored) = l1.hit_at(idx, access);
             count_access(stats, access.op);
             stats.hits += 1;
             if let Some(ch) = &mut self.checker
@@ -547,9 +717,10 @@ impl Simulator {
                 return Err(self.violation(what, line));
             }
             if let Some(cl) = &mut self.classifier {
-                cl.access(c as u16, access.addr, false);
+                let key = order_key(time, Some(c as u16));
+                cl.access(c as u16, access.addr, false, reuse, key);
                 if stored.is_some() {
-                    cl.store(c as u16, access.addr);
+                    cl.store(c as u16, access.addr, key);
                 }
             }
             if wants_values {
@@ -559,7 +730,9 @@ impl Simulator {
         };
         core.time = time;
         if core.status == CoreStatus::Ready && core.deferred.is_some() {
-            self.schedule_core(c, time);
+            self.schedule_core(c, time, fe);
+        } else if core.status == CoreStatus::Done {
+            self.unready(c);
         }
         result
     }
@@ -621,14 +794,23 @@ impl Simulator {
                 self.count_stall();
                 return Ok(r);
             }
+            // What the core will hit may have changed.
+            self.cores[dst].forget_scan();
             self.process_outbox(self.now + self.cfg.l1.hit_latency, msg.dst, fe)?;
-            if let CoreStatus::Blocked(since) = self.cores[dst].status {
-                let core = &mut self.cores[dst];
-                core.status = CoreStatus::Ready;
-                core.time = core.time.max(self.now);
-                self.stats.cores[dst].stall_cycles += self.now.saturating_sub(since);
-                let at = core.time;
-                self.schedule_core(dst, at);
+            match self.cores[dst].status {
+                CoreStatus::Blocked(since) => {
+                    let core = &mut self.cores[dst];
+                    core.status = CoreStatus::Ready;
+                    core.time = core.time.max(self.now);
+                    self.stats.cores[dst].stall_cycles += self.now.saturating_sub(since);
+                    let at = core.time;
+                    self.schedule_core(dst, at, fe);
+                }
+                CoreStatus::Ready => {
+                    let bound = self.miss_bound(dst, fe);
+                    self.miss_bounds.set(dst, bound);
+                }
+                _ => {}
             }
         } else {
             let slice = dst - n;
@@ -678,7 +860,7 @@ impl Simulator {
                     if let Some(cl) = &mut self.classifier
                         && stored.is_some()
                     {
-                        cl.store(core, addr);
+                        cl.store(core, addr, order_key(self.now, None));
                     }
                     if let Some(ch) = &mut self.checker
                         && let Err(what) = ch.performed(core, addr, op, loaded, stored, windowed)
@@ -694,7 +876,8 @@ impl Simulator {
                     self.cores[c].time = self.now;
                     self.cores[c].status = CoreStatus::Ready;
                     fe.completed(c, value);
-                    self.schedule_core(c, self.now);
+                    self.cores[c].forget_scan();
+                    self.schedule_core(c, self.now, fe);
                 }
                 Note::SilentDrop { .. } => {
                     self.stats.silent_drops += 1;

@@ -68,9 +68,71 @@ impl<T> EventQueue<T> {
     }
 }
 
+/// The least of `n` values, and the least but one's own: a tournament tree, so
+/// setting a value and asking for the minimum over every other index both cost
+/// `log n`.
+#[derive(Clone, Debug)]
+pub struct MinTree {
+    leaves: usize,
+    node: Vec<Cycle>,
+}
+
+impl MinTree {
+    pub fn new(n: usize) -> Self {
+        let leaves = n.next_power_of_two().max(2);
+        MinTree { leaves, node: vec![Cycle::MAX; 2 * leaves] }
+    }
+
+    #[inline]
+    pub fn set(&mut self, i: usize, value: Cycle) {
+        let mut p = self.leaves + i;
+        self.node[p] = value;
+        while p > 1 {
+            p /= 2;
+            let m = self.node[2 * p].min(self.node[2 * p + 1]);
+            if self.node[p] == m {
+                break;
+            }
+            self.node[p] = m;
+        }
+    }
+
+    /// The least value at any index but `i` (`Cycle::MAX` when there is none).
+    #[inline]
+    pub fn min_excluding(&self, i: usize) -> Cycle {
+        // Along the path from leaf `i` to the root, the siblings cover every other leaf.
+        let mut p = self.leaves + i;
+        let mut m = Cycle::MAX;
+        while p > 1 {
+            m = m.min(self.node[p ^ 1]);
+            p /= 2;
+        }
+        m
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn min_tree_agrees_with_a_scan() {
+        let mut rng = crate::rng::SplitMix64::new(7);
+        for n in [1, 2, 3, 5, 8, 13] {
+            let mut tree = MinTree::new(n);
+            let mut vals = vec![Cycle::MAX; n];
+            for _ in 0..500 {
+                let i = rng.below(n as u64) as usize;
+                let v = if rng.below(4) == 0 { Cycle::MAX } else { rng.below(50) };
+                tree.set(i, v);
+                vals[i] = v;
+                for j in 0..n {
+                    let want = (0..n).filter(|&k| k != j).map(|k| vals[k]).min().unwrap_or(Cycle::MAX);
+                    assert_eq!(tree.min_excluding(j), want, "n={n} j={j} {vals:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn orders_by_cycle_then_insertion() {

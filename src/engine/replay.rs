@@ -9,7 +9,7 @@
 use crate::model::{Access, MemOp};
 use crate::trace::{CoreStream, Record, StreamSummary, TraceOp};
 
-use super::{Frontend, Step};
+use super::{Ahead, Frontend, Step};
 
 pub struct TraceFrontend {
     streams: Vec<CoreStream>,
@@ -48,7 +48,7 @@ impl TraceFrontend {
             TraceOp::FetchAdd => MemOp::FetchAdd(r.value.unwrap_or(1)),
             TraceOp::Cas { expected } => MemOp::CompareExchange { expected, new: r.value.unwrap_or(0) },
         };
-        Step::Access { gap: r.gap, access: Access { addr: r.addr, op } }
+        Step::Access { gap: r.gap, access: Access { addr: r.addr, op }, reuse: r.reuse }
     }
 }
 
@@ -72,5 +72,14 @@ impl Frontend for TraceFrontend {
 
     fn wants_values(&self) -> bool {
         false
+    }
+
+    #[inline]
+    fn ahead(&self, core: usize, i: usize) -> Option<Ahead> {
+        let r = self.streams[core].ahead().get(i)?;
+        Some(match r.op {
+            None => Ahead::Compute(r.gap),
+            Some(op) => Ahead::Access { gap: r.gap, addr: r.addr, writes: op != TraceOp::Read },
+        })
     }
 }

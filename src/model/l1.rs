@@ -177,29 +177,37 @@ impl L1Controller {
     /// rows `(state, Load) => Hit` and `(state, Store) => Hit` (a test checks it).
     #[inline]
     pub fn try_hit(&mut self, access: Access) -> Option<(u64, Option<u64>)> {
-        let line = self.line_of(access.addr);
-        let idx = self.array.find(line)?;
+        let idx = self.hit_frame(access.addr, access.op.writes())?;
+        Some(self.hit_at(idx, access))
+    }
+
+    /// The frame an access to `addr` would hit in now, if it would: the line is
+    /// present with enough permission. Looks only.
+    #[inline]
+    pub fn hit_frame(&self, addr: u64, writes: bool) -> Option<usize> {
+        let idx = self.array.find(self.line_of(addr))?;
         let state = self.array.frame(idx).state;
-        let writes = access.op.writes();
-        if writes {
-            if !state.can_write() {
-                return None;
-            }
-        } else if !state.can_read() {
-            return None;
-        }
+        let ok = if writes { state.can_write() } else { state.can_read() };
+        ok.then_some(idx)
+    }
+
+    /// Performs a hit in frame `idx`, which `hit_frame` chose for this access and
+    /// which nothing has changed since (only a miss or a message could).
+    #[inline]
+    pub fn hit_at(&mut self, idx: usize, access: Access) -> (u64, Option<u64>) {
+        debug_assert_eq!(self.hit_frame(access.addr, access.op.writes()), Some(idx));
         self.array.touch(idx);
         let word = self.word_of(access.addr);
         let data = self.array.data_mut(idx);
         let (loaded, new) = access.op.apply(data[word]);
-        if writes {
+        if access.op.writes() {
             data[word] = new;
             let frame = self.array.frame_mut(idx);
             frame.state = L1State::M;
             frame.dirty = true;
-            Some((loaded, Some(new)))
+            (loaded, Some(new))
         } else {
-            Some((loaded, None))
+            (loaded, None)
         }
     }
 

@@ -12,12 +12,30 @@
 //! * `conflict`: the rest.
 //!
 //! With one core there is no sharing, and the classes are Dinero IV's.
+//!
+//! The first and the last test need only the core's own access order, so a trace
+//! replay works them out on the decoder threads ([`ReuseTracker`], carried in each
+//! record's [`Reuse`]); other front ends leave them to the classifier.
+//!
+//! Stores and misses carry their place in the simulation's order ([`order_key`]):
+//! a core may take its hits ahead of other cores' clocks (see `engine`), so a store
+//! can reach the classifier before a miss that precedes it in simulated time, and
+//! must not be counted against that miss.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
 use super::MissClasses;
 use crate::model::LineAddr;
+use crate::model::network::Cycle;
+use crate::trace::{Record, Reuse};
+
+/// A position in the simulation's order of events: by cycle, then messages before
+/// cores, then cores by index (`core: None` for a message).
+#[inline]
+pub fn order_key(cycle: Cycle, core: Option<u16>) -> u64 {
+    (cycle << 11) | core.map_or(0, |c| c as u64 + 1)
+}
 
 /// A fully associative LRU set of lines: a hash map into a doubly linked list
 /// kept in vectors, so an access costs a lookup and a few index writes.
@@ -33,6 +51,21 @@ pub struct FullyAssociativeLru {
 }
 
 const NIL: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+enum Class {
+    Compulsory,
+    TrueSharing,
+    FalseSharing,
+    Capacity,
+    Conflict,
+}
+
+/// Entries of each core's memo of stores to lost lines.
+const MEMO: usize = 16;
+
+/// Buckets of the lost-line filter: small enough to stay in the L1 data cache.
+const LOSER_BUCKETS: usize = 4096;
 
 impl FullyAssociativeLru {
     pub fn new(capacity: usize) -> Self {
@@ -101,24 +134,67 @@ impl FullyAssociativeLru {
     }
 }
 
+/// One core's reuse, on the decoder thread: fills in each record's [`Reuse`].
+#[derive(Clone, Debug)]
+pub struct ReuseTracker {
+    fa: FullyAssociativeLru,
+    seen: FxHashSet<LineAddr>,
+    line_shift: u32,
+}
+
+impl ReuseTracker {
+    /// For an L1 of `capacity_lines` lines of `line_bytes` (a power of two).
+    pub fn new(capacity_lines: usize, line_bytes: u32) -> Self {
+        ReuseTracker {
+            fa: FullyAssociativeLru::new(capacity_lines),
+            seen: FxHashSet::default(),
+            line_shift: line_bytes.trailing_zeros(),
+        }
+    }
+
+    /// Fills in the reuse of each access, in order.
+    pub fn annotate(&mut self, records: &mut [Record]) {
+        for r in records.iter_mut().filter(|r| r.op.is_some()) {
+            let line = r.addr >> self.line_shift;
+            let fa_hit = self.fa.access(line);
+            // A line the fully associative cache holds was referenced before.
+            let first = !fa_hit && self.seen.insert(line);
+            r.reuse = Reuse::new(first, fa_hit);
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct CoreView {
     fa: FullyAssociativeLru,
     seen: FxHashSet<LineAddr>,
-    /// Lines taken away by another core's write: the words written since.
-    lost: FxHashMap<LineAddr, u64>,
     classes: MissClasses,
+    /// Lost lines this core stored to (direct-mapped by line), each with the
+    /// `epoch` it did so in and the words it stored to there since: a repeat store
+    /// changes nothing (a core's own stores come in order), so it skips the map.
+    memo: [(LineAddr, u64, u64); MEMO],
+}
+
+/// A core that lost a line to another core's write and has not missed on it
+/// since: for each word, the earliest [`order_key`] of another core's store to it
+/// since the loss (`u64::MAX`: none).
+#[derive(Clone, Debug)]
+struct Loser {
+    core: u16,
+    first_store: SmallVec<[u64; 8]>,
 }
 
 /// Classifies every miss of every core.
 #[derive(Clone, Debug)]
 pub struct MissClassifier {
     cores: Vec<CoreView>,
-    /// For each line, the cores that lost it to a write and have not missed on it since.
-    losers: FxHashMap<LineAddr, SmallVec<[u16; 4]>>,
-    /// How many lines in `losers` fall in each of 64 Ki buckets (line mod 2^16): a
-    /// store to a line whose bucket is empty skips the map.
+    /// For each line, the cores that lost it.
+    lost: FxHashMap<LineAddr, SmallVec<[Loser; 2]>>,
+    /// How many lines in `lost` fall in each of [`LOSER_BUCKETS`] buckets (by
+    /// line number): a store to a line whose bucket is empty skips the map.
     loser_buckets: Vec<u16>,
+    /// Changes whenever `lost` does (invalidates the per-core memos).
+    epoch: u64,
     line_shift: u32,
 }
 
@@ -129,82 +205,126 @@ impl MissClassifier {
                 .map(|_| CoreView {
                     fa: FullyAssociativeLru::new(capacity_lines),
                     seen: FxHashSet::default(),
-                    lost: FxHashMap::default(),
                     classes: MissClasses::default(),
+                    memo: [(0, u64::MAX, 0); MEMO],
                 })
                 .collect(),
-            losers: FxHashMap::default(),
-            loser_buckets: vec![0; 1 << 16],
+            lost: FxHashMap::default(),
+            loser_buckets: vec![0; LOSER_BUCKETS],
+            epoch: 0,
             line_shift: line_bytes.trailing_zeros(),
         }
     }
 
     #[inline]
-    fn word_bit(&self, addr: u64) -> u64 {
-        1 << ((addr >> 3) & ((1 << (self.line_shift - 3)) - 1) & 63)
+    fn word(&self, addr: u64) -> usize {
+        ((addr >> 3) & ((1 << (self.line_shift - 3)) - 1)) as usize
     }
 
-    /// Every access a core performs or issues. `miss`: it found no valid copy.
     #[inline]
-    pub fn access(&mut self, core: u16, addr: u64, miss: bool) {
+    fn bucket(line: LineAddr) -> usize {
+        (line as usize) & (LOSER_BUCKETS - 1)
+    }
+
+    /// Every access a core performs or issues, at `key` in the simulation's order.
+    /// `miss`: it found no valid copy. With `reuse` known (worked out by the trace
+    /// decoder) a hit costs nothing here.
+    #[inline]
+    pub fn access(&mut self, core: u16, addr: u64, miss: bool, reuse: Reuse, key: u64) {
         let line = addr >> self.line_shift;
-        let bit = self.word_bit(addr);
         let view = &mut self.cores[core as usize];
-        let fa_hit = view.fa.access(line);
-        if !miss {
-            return;
-        }
-        let c = &mut view.classes;
-        if view.seen.insert(line) {
-            c.compulsory += 1;
-        } else if let Some(mask) = view.lost.remove(&line) {
-            if mask & bit != 0 {
-                c.true_sharing += 1;
-            } else {
-                c.false_sharing += 1;
+        let (first, fa_hit) = if reuse.is_known() {
+            if !miss {
+                return;
             }
-            if let Some(list) = self.losers.get_mut(&line) {
-                list.retain(|x| *x != core);
-                if list.is_empty() {
-                    self.losers.remove(&line);
-                    self.loser_buckets[(line & 0xFFFF) as usize] -= 1;
-                }
-            }
-        } else if !fa_hit {
-            c.capacity += 1;
+            (reuse.first(), reuse.fa_hit())
         } else {
-            c.conflict += 1;
+            let fa_hit = view.fa.access(line);
+            if !miss {
+                return;
+            }
+            // A line the core holds was referenced before, so misses alone can
+            // tell a first reference.
+            (view.seen.insert(line), fa_hit)
+        };
+        let class = if first {
+            Class::Compulsory
+        } else if let Some(stores) = self.take_loss(core, line) {
+            if stores[self.word(addr)] < key { Class::TrueSharing } else { Class::FalseSharing }
+        } else if !fa_hit {
+            Class::Capacity
+        } else {
+            Class::Conflict
+        };
+        let c = &mut self.cores[core as usize].classes;
+        match class {
+            Class::Compulsory => c.compulsory += 1,
+            Class::TrueSharing => c.true_sharing += 1,
+            Class::FalseSharing => c.false_sharing += 1,
+            Class::Capacity => c.capacity += 1,
+            Class::Conflict => c.conflict += 1,
         }
     }
 
-    /// A store was performed by `core` at `addr`.
+    /// Removes `core`'s loss of `line`, returning its first stores per word.
+    fn take_loss(&mut self, core: u16, line: LineAddr) -> Option<SmallVec<[u64; 8]>> {
+        if self.loser_buckets[Self::bucket(line)] == 0 {
+            return None;
+        }
+        let list = self.lost.get_mut(&line)?;
+        let i = list.iter().position(|l| l.core == core)?;
+        let loser = list.swap_remove(i);
+        if list.is_empty() {
+            self.lost.remove(&line);
+            self.loser_buckets[Self::bucket(line)] -= 1;
+        }
+        self.epoch += 1;
+        Some(loser.first_store)
+    }
+
+    /// A store was performed by `core` at `addr`, at `key` in the simulation's order.
     #[inline]
-    pub fn store(&mut self, core: u16, addr: u64) {
+    pub fn store(&mut self, core: u16, addr: u64, key: u64) {
         let line = addr >> self.line_shift;
-        if self.loser_buckets[(line & 0xFFFF) as usize] == 0 {
+        if self.loser_buckets[Self::bucket(line)] == 0 {
             return;
         }
-        let Some(list) = self.losers.get(&line) else { return };
-        let bit = self.word_bit(addr);
-        for &c in list {
-            if c != core
-                && let Some(mask) = self.cores[c as usize].lost.get_mut(&line)
-            {
-                *mask |= bit;
-            }
+        let bit = 1u64 << (self.word(addr) & 63);
+        let (memo_line, memo_epoch, words) = self.cores[core as usize].memo[(line as usize) % MEMO];
+        if memo_line == line && memo_epoch == self.epoch && words & bit != 0 {
+            return;
         }
+        self.store_to_lost(core, line, addr, key);
+    }
+
+    #[cold]
+    fn store_to_lost(&mut self, core: u16, line: LineAddr, addr: u64, key: u64) {
+        let word = self.word(addr);
+        let Some(list) = self.lost.get_mut(&line) else { return };
+        for l in list.iter_mut().filter(|l| l.core != core) {
+            l.first_store[word] = l.first_store[word].min(key);
+        }
+        let bit = 1u64 << (word & 63);
+        let memo = &mut self.cores[core as usize].memo[(line as usize) % MEMO];
+        *memo = if memo.0 == line && memo.1 == self.epoch {
+            (line, self.epoch, memo.2 | bit)
+        } else {
+            (line, self.epoch, bit)
+        };
     }
 
     /// `core`'s valid copy of `line` was taken away by another core's write.
     pub fn lost(&mut self, core: u16, line: LineAddr) {
-        self.cores[core as usize].lost.insert(line, 0);
-        let list = self.losers.entry(line).or_default();
+        let fresh = Loser { core, first_store: smallvec::smallvec![u64::MAX; 1 << (self.line_shift - 3)] };
+        let list = self.lost.entry(line).or_default();
         if list.is_empty() {
-            self.loser_buckets[(line & 0xFFFF) as usize] += 1;
+            self.loser_buckets[Self::bucket(line)] += 1;
         }
-        if !list.contains(&core) {
-            list.push(core);
+        match list.iter_mut().find(|l| l.core == core) {
+            Some(l) => *l = fresh,
+            None => list.push(fresh),
         }
+        self.epoch += 1;
     }
 
     pub fn classes(&self, core: usize) -> &MissClasses {

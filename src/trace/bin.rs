@@ -55,7 +55,7 @@ use super::error::{BinErrorKind, Codec, MAX_CORES, TraceError};
 use super::input::{self, IO_BUF, read_full};
 use super::stream::CoreDecoder;
 use super::write::TempOut;
-use super::{Record, TraceOp};
+use super::{Record, Reuse, TraceOp};
 
 pub const MAGIC: [u8; 8] = *b"\xC5COHTR\r\n";
 pub const VERSION: u16 = 1;
@@ -243,7 +243,7 @@ pub(crate) fn decode<const FULL: bool>(buf: &[u8], prev: u64) -> Result<Option<(
         None if tag & 0x07 == 5 => Some(TraceOp::Cas { expected: need!(varint::<FULL>(buf, &mut i)) }),
         None => return Err("invalid op code"),
     };
-    Ok(Some((Record { op, addr, size, gap, value }, i)))
+    Ok(Some((Record { op, addr, size, gap, value, reuse: Reuse::UNKNOWN }, i)))
 }
 
 /// Decodes one core's section.

@@ -34,7 +34,7 @@ use ::csv::{ByteRecord, ErrorKind, ReaderBuilder, Trim};
 use super::error::{Codec, MAX_CORES, TraceError};
 use super::input::{IO_BUF, Input};
 use super::lines::{parse_dec, parse_num};
-use super::{Record, TraceOp};
+use super::{Record, Reuse, TraceOp};
 
 /// Size of an access whose row leaves `size` empty: one 64-bit word.
 pub const DEFAULT_SIZE: u32 = 8;
@@ -179,7 +179,7 @@ impl CsvDecoder {
             other if exp_text.is_empty() => other,
             _ => return Err(bad(exp_text, "expected: empty except on CAS rows")),
         };
-        Ok((core, Record { op, addr, size, gap, value }))
+        Ok((core, Record { op, addr, size, gap, value, reuse: Reuse::UNKNOWN }))
     }
 
     fn line(&self) -> u64 {

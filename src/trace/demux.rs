@@ -34,6 +34,7 @@ use crossbeam_channel::{Receiver, Select, Sender, TrySendError, bounded, unbound
 use super::Record;
 use super::error::TraceError;
 use super::stream::{BATCH, CHANNEL_BATCHES, CoreStream, Msg, StreamSummary};
+use crate::stats::classify::ReuseTracker;
 
 /// A decoder of a file that interleaves cores.
 pub(crate) trait RowDecoder {
@@ -50,7 +51,9 @@ impl RowDecoder for super::csv::CsvDecoder {
 const POLL_ROWS: u32 = 256;
 
 /// Starts the demux thread; returns one stream per core.
-pub(crate) fn spawn<D, F>(path: &Path, cores: usize, make: F) -> Vec<CoreStream>
+/// With a `tracker`, the thread also fills in each record's reuse (one tracker
+/// per core).
+pub(crate) fn spawn<D, F>(path: &Path, cores: usize, tracker: Option<ReuseTracker>, make: F) -> Vec<CoreStream>
 where
     D: RowDecoder,
     F: FnOnce() -> Result<D, TraceError> + Send + 'static,
@@ -62,7 +65,14 @@ where
     for core in 0..cores {
         let (tx, rx) = bounded(CHANNEL_BATCHES);
         streams.push(CoreStream::new(core, rx, recycle_tx.clone(), Some(hunger_tx.clone())));
-        lanes.push(Lane { tx, cur: Vec::new(), pending: VecDeque::new(), hungry: false, live: true });
+        lanes.push(Lane {
+            tx,
+            cur: Vec::new(),
+            pending: VecDeque::new(),
+            hungry: false,
+            live: true,
+            tracker: tracker.clone(),
+        });
     }
     let demux = Demux { path: path.to_path_buf(), lanes, hunger: hunger_rx, recycle: recycle_rx, pending: 0 };
     let spawned = thread::Builder::new().name("trace-demux".into()).spawn(move || demux.run(make));
@@ -90,6 +100,7 @@ struct Lane {
     hungry: bool,
     /// False once the consumer dropped this core's stream.
     live: bool,
+    tracker: Option<ReuseTracker>,
 }
 
 impl Lane {
@@ -162,7 +173,11 @@ impl Demux {
             return;
         }
         let spare = self.recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-        let batch = std::mem::replace(&mut self.lanes[core].cur, spare);
+        let lane = &mut self.lanes[core];
+        let mut batch = std::mem::replace(&mut lane.cur, spare);
+        if let Some(t) = &mut lane.tracker {
+            t.annotate(&mut batch);
+        }
         let counts = StreamSummary::of(&batch);
         self.enqueue(core, Msg::Batch(batch, counts));
     }
@@ -299,7 +314,8 @@ mod tests {
     fn consumer_wanting_the_last_core_first_does_not_deadlock() {
         let per_core = 10 * BATCH as u64 + 17;
         let cores = 3;
-        let mut streams = spawn(Path::new("t"), cores, move || Ok(Blocks { per_core, cores, next: 0, fail_at: None }));
+        let mut streams =
+            spawn(Path::new("t"), cores, None, move || Ok(Blocks { per_core, cores, next: 0, fail_at: None }));
         for core in (0..cores).rev() {
             let s = &mut streams[core];
             let mut n = 0;
@@ -314,7 +330,8 @@ mod tests {
     #[test]
     fn round_robin_consumer_and_dropped_streams() {
         let per_core = 3 * BATCH as u64;
-        let mut streams = spawn(Path::new("t"), 4, move || Ok(Blocks { per_core, cores: 4, next: 0, fail_at: None }));
+        let mut streams =
+            spawn(Path::new("t"), 4, None, move || Ok(Blocks { per_core, cores: 4, next: 0, fail_at: None }));
         drop(streams.remove(2));
         let mut counts = [0u64; 3];
         let mut live = 3;
@@ -335,7 +352,7 @@ mod tests {
     #[test]
     fn error_reaches_every_core_after_its_records() {
         let mut streams =
-            spawn(Path::new("t"), 2, || Ok(Blocks { per_core: 100, cores: 2, next: 0, fail_at: Some(150) }));
+            spawn(Path::new("t"), 2, None, || Ok(Blocks { per_core: 100, cores: 2, next: 0, fail_at: Some(150) }));
         let mut n = 0;
         let e = loop {
             match streams[1].next() {

@@ -50,7 +50,9 @@
 //! or bin files, atomically; [`generate`] makes synthetic traces (module `gen`).
 
 pub mod record;
-pub use record::{Record, TraceOp};
+pub use record::{Record, Reuse, TraceOp};
+
+use crate::stats::classify::ReuseTracker;
 
 pub mod bin;
 pub mod cs4223;
@@ -175,6 +177,9 @@ pub struct TraceSet {
     files: Vec<PathBuf>,
     line_size: u32,
     layout: Layout,
+    /// Work out each record's [`Reuse`] on the decoder threads, for an L1 of this
+    /// many lines.
+    reuse_lines: Option<usize>,
 }
 
 /// Validates `spec`, expands a prefix, detects the format and counts cores.
@@ -233,7 +238,7 @@ pub fn open(spec: &TraceSpec) -> Result<TraceSet, TraceError> {
             })
         }
     };
-    Ok(TraceSet { format, files, line_size: line, layout })
+    Ok(TraceSet { format, files, line_size: line, layout, reuse_lines: None })
 }
 
 /// Reads the whole trace into memory, one vector per core.
@@ -278,19 +283,37 @@ impl TraceSet {
         }
     }
 
+    /// Have the decoder threads fill in each record's [`Reuse`] for an L1 of
+    /// `capacity_lines` lines (of the spec's line size): the part of miss
+    /// classification that depends only on each core's own accesses.
+    pub fn with_reuse(mut self, capacity_lines: usize) -> Self {
+        self.reuse_lines = Some(capacity_lines);
+        self
+    }
+
+    fn tracker(&self) -> Option<ReuseTracker> {
+        self.reuse_lines.map(|lines| ReuseTracker::new(lines, self.line_size))
+    }
+
     /// Starts the decoder threads; one stream per core, in core order.
     pub fn into_streams(self) -> Vec<CoreStream> {
         let line_size = self.line_size;
         match self.layout {
-            Layout::PerCore(kind) => self
-                .files
-                .into_iter()
-                .enumerate()
-                .map(|(core, path)| stream::spawn_core(core, move || text_decoder(kind, &path, line_size)))
-                .collect(),
+            Layout::PerCore(kind) => {
+                let tracker = self.tracker();
+                self.files
+                    .into_iter()
+                    .enumerate()
+                    .map(|(core, path)| {
+                        let t = tracker.clone();
+                        stream::spawn_core(core, t, move || text_decoder(kind, &path, line_size))
+                    })
+                    .collect()
+            }
             Layout::Csv { cores, .. } => {
                 let path = self.files[0].clone();
-                demux::spawn(&self.files[0], cores, move || csv::CsvDecoder::new(&path, input::open(&path)?))
+                let tracker = self.tracker();
+                demux::spawn(&self.files[0], cores, tracker, move || csv::CsvDecoder::new(&path, input::open(&path)?))
             }
             Layout::Bin { sections } => {
                 let n = sections.len();
@@ -299,7 +322,8 @@ impl TraceSet {
                     .enumerate()
                     .map(|(core, s)| {
                         let path = self.files[0].clone();
-                        stream::spawn_core(core, move || {
+                        let t = self.reuse_lines.map(|lines| ReuseTracker::new(lines, line_size));
+                        stream::spawn_core(core, t, move || {
                             let d = bin::BinCoreDecoder::open(&path, core, s, core + 1 == n)?;
                             Ok(Box::new(d) as Box<dyn CoreDecoder>)
                         })

@@ -24,6 +24,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 
 use super::error::TraceError;
 use super::{Record, TraceOp};
+use crate::stats::classify::ReuseTracker;
 
 /// Records per batch.
 pub const BATCH: usize = 4096;
@@ -181,6 +182,13 @@ impl CoreStream {
         self.refill()
     }
 
+    /// The records of the current batch not yet delivered: what `next` will
+    /// return without waiting for the decoder.
+    #[inline]
+    pub fn ahead(&self) -> &[Record] {
+        &self.batch[self.pos..]
+    }
+
     /// Counts of the records delivered so far (and, once the stream has
     /// ended, the instruction fetches it skipped).
     pub fn summary(&self) -> StreamSummary {
@@ -256,13 +264,15 @@ impl CoreStream {
 
 /// Starts a decoder thread for one core. `make` opens the decoder on that
 /// thread, so opening errors arrive through the stream like any other.
-pub(crate) fn spawn_core<F>(core: usize, make: F) -> CoreStream
+/// With a `tracker`, the thread also fills in each record's reuse.
+pub(crate) fn spawn_core<F>(core: usize, tracker: Option<ReuseTracker>, make: F) -> CoreStream
 where
     F: FnOnce() -> Result<Box<dyn CoreDecoder>, TraceError> + Send + 'static,
 {
     let (tx, rx) = bounded(CHANNEL_BATCHES);
     let (recycle_tx, recycle_rx) = bounded(CHANNEL_BATCHES + 2);
-    let spawned = thread::Builder::new().name(format!("trace-core{core}")).spawn(move || produce(make, tx, recycle_rx));
+    let spawned =
+        thread::Builder::new().name(format!("trace-core{core}")).spawn(move || produce(make, tracker, tx, recycle_rx));
     let mut stream = CoreStream::new(core, rx, recycle_tx, None);
     if let Err(e) = spawned {
         stream.state = State::Failed(TraceError::Thread { source: std::sync::Arc::new(e) });
@@ -270,7 +280,7 @@ where
     stream
 }
 
-fn produce<F>(make: F, tx: Sender<Msg>, recycle: Receiver<Vec<Record>>)
+fn produce<F>(make: F, mut tracker: Option<ReuseTracker>, tx: Sender<Msg>, recycle: Receiver<Vec<Record>>)
 where
     F: FnOnce() -> Result<Box<dyn CoreDecoder>, TraceError>,
 {
@@ -285,6 +295,9 @@ where
     loop {
         let mut batch = recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH + 64));
         let result = dec.fill(&mut batch, BATCH);
+        if let Some(t) = &mut tracker {
+            t.annotate(&mut batch);
+        }
         let mut counts = StreamSummary::of(&batch);
         counts.ifetches_skipped = dec.ifetches() - fetches_sent;
         fetches_sent = dec.ifetches();
@@ -329,7 +342,7 @@ mod tests {
     #[test]
     fn delivers_everything_then_ends_with_counts() {
         let n = 3 * BATCH as u64 + 5;
-        let mut s = spawn_core(0, move || Ok(Box::new(Counter { left: n, fail: false }) as _));
+        let mut s = spawn_core(0, None, move || Ok(Box::new(Counter { left: n, fail: false }) as _));
         let mut got = 0;
         while let Some(r) = s.next().unwrap() {
             assert_eq!(r.addr, n - 1 - got);
@@ -347,7 +360,7 @@ mod tests {
 
     #[test]
     fn error_arrives_after_records_and_sticks() {
-        let mut s = spawn_core(3, || Ok(Box::new(Counter { left: 10, fail: true }) as _));
+        let mut s = spawn_core(3, None, || Ok(Box::new(Counter { left: 10, fail: true }) as _));
         for _ in 0..10 {
             assert!(s.next().unwrap().is_some());
         }

@@ -114,7 +114,7 @@ impl Frontend for Replay {
         Ok(match self.programs[core].get(i) {
             Some(&(gap, access)) => {
                 self.next[core] += 1;
-                Step::Access { gap, access }
+                Step::access(gap, access)
             }
             None => Step::Done,
         })

@@ -28,11 +28,11 @@ impl Frontend for Script {
 }
 
 pub fn load(gap: u64, addr: u64) -> Step {
-    Step::Access { gap, access: Access { addr, op: MemOp::Load } }
+    Step::access(gap, Access { addr, op: MemOp::Load })
 }
 
 pub fn store(gap: u64, addr: u64, v: u64) -> Step {
-    Step::Access { gap, access: Access { addr, op: MemOp::Store(v) } }
+    Step::access(gap, Access { addr, op: MemOp::Store(v) })
 }
 
 /// Run a script with the checker on; panics with the simulator's report on failure.
