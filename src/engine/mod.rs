@@ -28,7 +28,9 @@ use crate::config::SystemConfig;
 use crate::model::directory::{DirSpec, Directory};
 use crate::model::l1::{AccessOutcome, L1Controller, L1Spec};
 use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
-use crate::model::{Access, Handled, LineAddr, MemOp, Msg, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet};
+use crate::model::{
+    Access, Handled, LineAddr, MemOp, Msg, MsgKind, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet,
+};
 use crate::protocol::l1_table::{L1Event, L1State};
 use crate::stats::classify::{MissClassifier, order_key};
 use crate::stats::{CoreStats, Stats};
@@ -121,9 +123,16 @@ struct CoreCtx {
     /// How far the core's future is known to hit in its cache as it is now.
     scan: Scan,
     /// The frame each access the scan found to hit will hit in, in order: taking
-    /// those hits needs no second lookup.
+    /// those hits needs no second lookup. [`FILLED`] stands for the frame the
+    /// outstanding miss fills.
     known: VecDeque<u32>,
+    /// How many times the L1 lost a line or permission on one (from its
+    /// transition notes): a scan is good while this stays put.
+    losses: u64,
 }
+
+/// In `CoreCtx::known`: the frame the outstanding miss will fill.
+const FILLED: u32 = u32::MAX;
 
 impl CoreCtx {
     /// The core's cache or position changed: what it will hit must be worked out again.
@@ -133,14 +142,21 @@ impl CoreCtx {
     }
 }
 
-/// A Ready core's look ahead: its steps up to `next` (counted like `taken`) all hit
-/// in its cache as it is now, and the one after them starts at cycle `at`, unless
-/// the scan already met a step that may miss (`bound`). Hits never change which
-/// lines a cache holds or with what permission, so the first step that may miss,
-/// and its cycle, stay put until a message reaches the L1 or the core misses.
+/// A core's look ahead: its steps up to `next` (counted like `taken`) all hit in
+/// its cache as it is now, and the one after them starts at cycle `at`, unless the
+/// scan already met a step that may miss (`bound`). Hits never change which lines
+/// a cache holds or with what permission, so the first step that may miss, and its
+/// cycle, stay put until the L1 loses a line (`losses`) or the core misses.
+///
+/// A waiting core's scan is `relative`: cycles count from the miss's completion,
+/// and the line the miss fills (`fill`, with whether it will be writable) counts
+/// as present.
 #[derive(Clone, Copy, Debug, Default)]
 struct Scan {
     valid: bool,
+    relative: bool,
+    fill: Option<(LineAddr, bool)>,
+    losses: u64,
     next: u64,
     at: Cycle,
     bound: Option<Cycle>,
@@ -190,10 +206,12 @@ pub struct Simulator {
     /// that show running ahead changes nothing.
     exact: bool,
     /// Per core: the earliest delivery time of each message addressed to its L1.
-    pending_to: Vec<smallvec::SmallVec<[Cycle; 4]>>,
-    /// Per core: the earliest cycle it can issue its next miss unless a message
-    /// reaches its L1 first (`Cycle::MAX` when it is not Ready).
-    miss_bounds: MinTree,
+    pending_to: Vec<smallvec::SmallVec<[(Cycle, MsgKind); 4]>>,
+    /// Per core: the earliest cycle its L1 may send a directory anything (see
+    /// `act_bound`), kept for cores in `stale_acts` to be worked out again.
+    acts: MinTree,
+    stale_acts: Vec<u16>,
+    is_stale: Vec<bool>,
     line_bytes: u64,
     events_since_watchdog: u32,
     /// Classifies misses (compulsory, coherence, capacity, conflict) when on.
@@ -266,7 +284,8 @@ impl Simulator {
                     deferred: None,
                     taken: 0,
                     scan: Scan::default(),
-                    known: VecDeque::new()
+                    known: VecDeque::new(),
+                    losses: 0,
                 };
                 n
             ],
@@ -280,7 +299,9 @@ impl Simulator {
             min_link,
             exact: opts.exact,
             pending_to: vec![smallvec::SmallVec::new(); n],
-            miss_bounds: MinTree::new(n),
+            acts: MinTree::new(n),
+            stale_acts: Vec::with_capacity(n),
+            is_stale: vec![false; n],
             line_bytes: cfg.l1.line as u64,
             events_since_watchdog: 0,
             classifier: opts.classify.then(|| {
@@ -293,34 +314,91 @@ impl Simulator {
 
     /// Ready cores leave in (cycle, core index) order, whatever the order they were
     /// scheduled in, so how often a core yields never changes a run.
-    fn schedule_core<F: Frontend + ?Sized>(&mut self, core: usize, at: Cycle, fe: &F) {
+    fn schedule_core(&mut self, core: usize, at: Cycle) {
         self.ready.push(at, core as u64, core as u16);
-        let bound = self.miss_bound(core, fe);
-        self.miss_bounds.set(core, bound);
+        self.stale(core);
     }
 
     /// The core is not Ready: its next miss waits for a message (or never comes).
     fn unready(&mut self, core: usize) {
         self.cores[core].forget_scan();
-        self.miss_bounds.set(core, Cycle::MAX);
+        self.stale(core);
     }
 
-    /// The earliest cycle Ready core `c` can issue a miss if no message reaches its
-    /// L1 before: the cycle of its first step (the deferred access, then what the
-    /// front end can show ahead) that does not hit in its cache as it is now. An
-    /// unknown step may miss as soon as it can start.
-    fn miss_bound<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
+    /// The core's `acts` entry must be worked out again before it is used.
+    #[inline]
+    fn stale(&mut self, core: usize) {
+        if !self.is_stale[core] {
+            self.is_stale[core] = true;
+            self.stale_acts.push(core as u16);
+        }
+    }
+
+    fn refresh_acts<F: Frontend + ?Sized>(&mut self, fe: &F) {
+        while let Some(c) = self.stale_acts.pop() {
+            let c = c as usize;
+            self.is_stale[c] = false;
+            let a = self.act_bound(c, fe);
+            self.acts.set(c, a);
+        }
+    }
+
+    /// The earliest cycle L1 `c` may send a directory anything, unless a message
+    /// reaches it that a directory has yet to send (those come `dir_reach` after a
+    /// directory input, which `hit_horizon` bounds separately), assuming no L1 has
+    /// stalled inputs (`hit_horizon` falls back when one has):
+    /// - a Ready core: at its next miss (`scan`), or when a message on its way
+    ///   arrives;
+    /// - a blocked core: when any message arrives (it retries then);
+    /// - a waiting core: when a forwarded request or Inv arrives (it may answer
+    ///   the directory), or at its next miss after the response that may complete
+    ///   its own, not at a Put-Ack (that only frees a write-back slot).
+    fn act_bound<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
+        let status = self.cores[c].status;
+        let mut act = match status {
+            CoreStatus::Ready => self.scan(c, fe),
+            _ => Cycle::MAX,
+        };
+        for i in 0..self.pending_to[c].len() {
+            let (t, kind) = self.pending_to[c][i];
+            let a = match (status, kind) {
+                (CoreStatus::Blocked(_), _) => t,
+                (_, MsgKind::PutAck) => continue,
+                (CoreStatus::Waiting(_), MsgKind::Data | MsgKind::InvAck | MsgKind::AckCount) => {
+                    t.saturating_add(self.scan(c, fe))
+                }
+                _ => t,
+            };
+            act = act.min(a);
+        }
+        act
+    }
+
+    /// Ready core `c`: the earliest cycle it can issue a miss if no message reaches
+    /// its L1 before, the cycle of its first step (the deferred access, then what
+    /// the front end can show ahead) that does not hit in its cache as it is now.
+    /// Waiting core `c`: the same, in cycles after its miss completes. An unknown
+    /// step may miss as soon as it can start.
+    fn scan<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
         let hit_latency = self.cfg.l1.hit_latency;
         let l1 = &self.l1s[c];
         let core = &mut self.cores[c];
+        let relative = matches!(core.status, CoreStatus::Waiting(_));
+        let fill = if relative { l1.pending_fill() } else { None };
         let scan = &mut core.scan;
-        if !scan.valid || scan.next < core.taken {
-            *scan = Scan { valid: true, next: core.taken, at: core.time, bound: None };
+        if !scan.valid
+            || scan.next < core.taken
+            || scan.losses != core.losses
+            || scan.relative != relative
+            || scan.fill != fill
+        {
+            let at = if relative { 0 } else { core.time };
+            *scan = Scan { valid: true, relative, fill, losses: core.losses, next: core.taken, at, bound: None };
             core.known.clear();
             if let Some((a, _)) = core.deferred {
                 match l1.hit_frame(a.addr, a.op.writes()) {
                     Some(idx) => core.known.push_back(idx as u32),
-                    None => scan.bound = Some(core.time),
+                    None => scan.bound = Some(at),
                 }
                 scan.at += hit_latency;
             }
@@ -332,11 +410,17 @@ impl Simulator {
             match step {
                 Ahead::Access { gap, addr, writes } => {
                     scan.at += gap;
-                    let Some(idx) = l1.hit_frame(addr, writes) else {
-                        scan.bound = Some(scan.at);
-                        return scan.at;
+                    let idx = match l1.hit_frame(addr, writes) {
+                        Some(idx) => idx as u32,
+                        None => match fill {
+                            Some((line, writable)) if l1.line_of(addr) == line && (writable || !writes) => FILLED,
+                            _ => {
+                                scan.bound = Some(scan.at);
+                                return scan.at;
+                            }
+                        },
                     };
-                    core.known.push_back(idx as u32);
+                    core.known.push_back(idx);
                     scan.at += hit_latency;
                 }
                 Ahead::Compute(gap) => scan.at += gap,
@@ -351,12 +435,38 @@ impl Simulator {
         scan.at
     }
 
+    /// Waiting core `c`'s miss completed at `now`: its relative scan becomes
+    /// absolute if the filled line is there as the scan assumed.
+    fn anchor_scan(&mut self, c: usize, now: Cycle) {
+        let core = &mut self.cores[c];
+        let scan = &mut core.scan;
+        let kept = scan.valid
+            && scan.relative
+            && scan.losses == core.losses
+            && scan.fill.is_some_and(|(line, writable)| {
+                let l1 = &self.l1s[c];
+                l1.array.find(line).is_some_and(|i| {
+                    let st = l1.array.frame(i).state;
+                    st.can_read() && (st.can_write() || !writable)
+                })
+            });
+        if kept {
+            scan.relative = false;
+            scan.fill = None;
+            scan.at = scan.at.saturating_add(now);
+            scan.bound = scan.bound.map(|b| b.saturating_add(now));
+        } else {
+            core.forget_scan();
+        }
+    }
+
     fn schedule_msg(&mut self, msg: Msg, at: Cycle, inject: bool) {
         self.seq += 1;
         if (msg.dst as usize) < self.cores.len() {
             // The earliest it can reach the L1: now if it is being delivered, one
             // network latency after it leaves if it is still to be injected.
-            self.pending_to[msg.dst as usize].push(if inject { at + self.min_link } else { at });
+            self.pending_to[msg.dst as usize].push((if inject { at + self.min_link } else { at }, msg.kind));
+            self.stale(msg.dst as usize);
         }
         if (msg.dst as usize) < self.cores.len() {
             self.to_l1.push(at, self.seq, (msg, inject));
@@ -367,9 +477,10 @@ impl Simulator {
 
     fn unpend(&mut self, msg: &Msg, at: Cycle, inject: bool) {
         if let Some(list) = self.pending_to.get_mut(msg.dst as usize) {
-            let key = if inject { at + self.min_link } else { at };
+            let key = (if inject { at + self.min_link } else { at }, msg.kind);
             let i = list.iter().position(|&x| x == key).expect("a scheduled message is pending");
             list.swap_remove(i);
+            self.stale(msg.dst as usize);
         }
     }
 
@@ -395,7 +506,7 @@ impl Simulator {
             self.cores[c].forget_scan();
             if self.cores[c].status == CoreStatus::Done {
                 self.cores[c].status = CoreStatus::Ready;
-                self.schedule_core(c, self.cores[c].time, fe);
+                self.schedule_core(c, self.cores[c].time);
             }
         }
         loop {
@@ -553,28 +664,33 @@ impl Simulator {
     /// directory sends it one: an Inv or a forwarded request, for a line it holds.
     /// L1s answer forwarded requests to the requester, which is waiting. So the core
     /// runs up to
-    /// - the first message already on its way to it;
+    /// - the first message already on its way to it (but a Put-Ack);
     /// - the earliest a directory's answer can arrive: `dir_reach` after the first
-    ///   message to a directory, or `lookahead` after the first thing an L1 does
-    ///   (take a message; another Ready core issue a miss, at the first of its known
-    ///   steps that does not hit: see `miss_bound`), since L1s reach directories
-    ///   only through the network.
+    ///   message to a directory, or `lookahead` after the earliest another L1 may
+    ///   send a directory something (`act_bound`; while any input is stalled, at
+    ///   any message to an L1), since L1s reach directories only through the network.
     ///
     /// A waiting or blocked core moves only when a message reaches its L1.
-    fn hit_horizon(&self, c: usize) -> Cycle {
+    fn hit_horizon<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
         if self.exact {
             // No running ahead: the core stops at the next event of any kind.
             let m = self.next_msg().map_or(Cycle::MAX, |(t, _)| t);
             let r = self.ready.peek().map_or(Cycle::MAX, |(t, idx)| if (idx as usize) < c { t } else { t + 1 });
             return m.min(r);
         }
-        let own = self.pending_to[c].iter().copied().min().unwrap_or(Cycle::MAX);
+        self.refresh_acts(fe);
+        // A Put-Ack only frees a write-back slot, which no hit looks at.
+        let own = self.pending_to[c].iter().filter(|&&(_, k)| k != MsgKind::PutAck).map(|&(t, _)| t).min();
+        let own = own.unwrap_or(Cycle::MAX);
         // Queue keys are the cycles messages leave or arrive, never later than
         // arrival: safe for both.
         let dir = self.to_dir.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.dir_reach));
-        let l1 = self.to_l1.peek().map_or(Cycle::MAX, |(t, _)| t);
-        let l1 = l1.min(self.miss_bounds.min_excluding(c)).saturating_add(self.lookahead);
-        own.min(dir).min(l1)
+        let mut l1 = self.acts.min_excluding(c);
+        if !self.stalled.is_empty() {
+            // A retried input may make an L1 answer at any delivery.
+            l1 = l1.min(self.to_l1.peek().map_or(Cycle::MAX, |(t, _)| t));
+        }
+        own.min(dir).min(l1.saturating_add(self.lookahead))
     }
 
     /// A miss of core `c` at cycle `t` goes out only when it is the next thing in
@@ -591,7 +707,7 @@ impl Simulator {
             self.unready(c);
             return Ok(());
         }
-        let hit_horizon = self.hit_horizon(c);
+        let hit_horizon = self.hit_horizon(c, fe);
         let (access, reuse) = match self.run_hits(c, fe, hit_horizon)? {
             Some(a) => a,
             None => return Ok(()),
@@ -602,7 +718,7 @@ impl Simulator {
         // A miss goes out only when nothing that comes before it is pending anywhere.
         if !self.may_issue_miss(c, t) {
             self.cores[c].deferred = Some((access, reuse));
-            self.schedule_core(c, t, fe);
+            self.schedule_core(c, t);
             return Ok(());
         }
         self.unready(c);
@@ -700,8 +816,8 @@ impl Simulator {
             }
             // The scan may already know the frame; otherwise look.
             let frame = match core.known.pop_front() {
-                Some(idx) => Some(idx as usize),
-                None => l1.hit_frame(access.addr, access.op.writes()),
+                Some(idx) if idx != FILLED => Some(idx as usize),
+                _ => l1.hit_frame(access.addr, access.op.writes()),
             };
             let Some(idx) = frame else {
                 break Ok(Some((access, reuse)));
@@ -730,7 +846,7 @@ impl Simulator {
         };
         core.time = time;
         if core.status == CoreStatus::Ready && core.deferred.is_some() {
-            self.schedule_core(c, time, fe);
+            self.schedule_core(c, time);
         } else if core.status == CoreStatus::Done {
             self.unready(c);
         }
@@ -794,23 +910,15 @@ impl Simulator {
                 self.count_stall();
                 return Ok(r);
             }
-            // What the core will hit may have changed.
-            self.cores[dst].forget_scan();
+            self.stale(dst);
             self.process_outbox(self.now + self.cfg.l1.hit_latency, msg.dst, fe)?;
-            match self.cores[dst].status {
-                CoreStatus::Blocked(since) => {
-                    let core = &mut self.cores[dst];
-                    core.status = CoreStatus::Ready;
-                    core.time = core.time.max(self.now);
-                    self.stats.cores[dst].stall_cycles += self.now.saturating_sub(since);
-                    let at = core.time;
-                    self.schedule_core(dst, at, fe);
-                }
-                CoreStatus::Ready => {
-                    let bound = self.miss_bound(dst, fe);
-                    self.miss_bounds.set(dst, bound);
-                }
-                _ => {}
+            if let CoreStatus::Blocked(since) = self.cores[dst].status {
+                let core = &mut self.cores[dst];
+                core.status = CoreStatus::Ready;
+                core.time = core.time.max(self.now);
+                self.stats.cores[dst].stall_cycles += self.now.saturating_sub(since);
+                let at = core.time;
+                self.schedule_core(dst, at);
             }
         } else {
             let slice = dst - n;
@@ -842,6 +950,10 @@ impl Simulator {
             match *note {
                 Note::L1Transition { core, from, event, line, to } => {
                     self.stats.count_l1_transition(from, event);
+                    if (from.can_read() && !to.can_read()) || (from.can_write() && !to.can_write()) {
+                        // What the core will hit may have changed.
+                        self.cores[core as usize].losses += 1;
+                    }
                     touched_line = Some(line);
                     if let Some(cl) = &mut self.classifier
                         && from.is_stable()
@@ -876,8 +988,8 @@ impl Simulator {
                     self.cores[c].time = self.now;
                     self.cores[c].status = CoreStatus::Ready;
                     fe.completed(c, value);
-                    self.cores[c].forget_scan();
-                    self.schedule_core(c, self.now, fe);
+                    self.anchor_scan(c, self.now);
+                    self.schedule_core(c, self.now);
                 }
                 Note::SilentDrop { .. } => {
                     self.stats.silent_drops += 1;

@@ -576,6 +576,19 @@ impl L1Controller {
         }
     }
 
+    /// The line the outstanding miss will leave in the cache, and whether the core
+    /// may then write it (a load may be granted only S): `None` when no miss is
+    /// outstanding or its line will not stay (`IS_D_I` uses the data once).
+    pub fn pending_fill(&self) -> Option<(LineAddr, bool)> {
+        use L1State::*;
+        let m = self.mshr.as_ref()?;
+        match self.state_of(m.line) {
+            IS_D => Some((m.line, false)),
+            IM_AD | IM_A | SM_AD | SM_A | OM_AC | OM_A => Some((m.line, true)),
+            _ => None,
+        }
+    }
+
     /// Is there an access this core is waiting on?
     pub fn busy(&self) -> bool {
         self.mshr.is_some()
