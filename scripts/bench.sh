@@ -3,7 +3,8 @@
 # MESI and MOESI, from uncompressed text, gzip and the binary format, against the
 # bare loop of ../shared/bench (no coherence, no timing: the floor).
 # Prints input records per second (every line of the text trace, compute lines
-# included, as the bare loop counts them), peak RSS, and the ratio to the bare loop.
+# included, as the bare loop counts them), peak RSS, and the ratio to the bare loop;
+# best of 5 runs (a shared machine is noisy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=../shared
@@ -25,7 +26,7 @@ records=$(cat "$work"/b_?.data | wc -l)
 measure() { # label, command...
   local label=$1; shift
   local best=""
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null
     read -r secs rss < "$work/time"
     if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; best_rss=$rss; fi

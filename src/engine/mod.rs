@@ -125,10 +125,45 @@ struct CoreCtx {
     /// The frame each access the scan found to hit will hit in, in order: taking
     /// those hits needs no second lookup. [`FILLED`] stands for the frame the
     /// outstanding miss fills.
-    known: VecDeque<u32>,
+    known: Frames,
     /// How many times the L1 lost a line or permission on one (from its
     /// transition notes): a scan is good while this stays put.
     losses: u64,
+}
+
+/// A queue of frame indices: a vector read from `head`, emptied when read out
+/// and compacted when mostly read.
+#[derive(Clone, Debug, Default)]
+struct Frames {
+    items: Vec<u32>,
+    head: usize,
+}
+
+impl Frames {
+    #[inline]
+    fn push_back(&mut self, idx: u32) {
+        if self.head >= 4096 && 2 * self.head >= self.items.len() {
+            // Keep memory bounded when the queue is never read out.
+            self.items.drain(..self.head);
+            self.head = 0;
+        }
+        self.items.push(idx);
+    }
+
+    #[inline]
+    fn pop_front(&mut self) -> Option<u32> {
+        let idx = *self.items.get(self.head)?;
+        self.head += 1;
+        if self.head == self.items.len() {
+            self.clear();
+        }
+        Some(idx)
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+        self.head = 0;
+    }
 }
 
 /// In `CoreCtx::known`: the frame the outstanding miss will fill.
@@ -284,7 +319,7 @@ impl Simulator {
                     deferred: None,
                     taken: 0,
                     scan: Scan::default(),
-                    known: VecDeque::new(),
+                    known: Frames::default(),
                     losses: 0,
                 };
                 n
@@ -665,8 +700,8 @@ impl Simulator {
     /// L1s answer forwarded requests to the requester, which is waiting. So the core
     /// runs up to
     /// - the first message already on its way to it (but a Put-Ack);
-    /// - the earliest a directory's answer can arrive: `dir_reach` after the first
-    ///   message to a directory, or `lookahead` after the earliest another L1 may
+    /// - the earliest a directory's answer can arrive: after a message to a
+    ///   directory (`directory_reach`), or `lookahead` after the earliest another L1 may
     ///   send a directory something (`act_bound`; while any input is stalled, at
     ///   any message to an L1), since L1s reach directories only through the network.
     ///
@@ -684,13 +719,35 @@ impl Simulator {
         let own = own.unwrap_or(Cycle::MAX);
         // Queue keys are the cycles messages leave or arrive, never later than
         // arrival: safe for both.
-        let dir = self.to_dir.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.dir_reach));
+        let dir = self.directory_reach(c);
         let mut l1 = self.acts.min_excluding(c);
         if !self.stalled.is_empty() {
             // A retried input may make an L1 answer at any delivery.
             l1 = l1.min(self.to_l1.peek().map_or(Cycle::MAX, |(t, _)| t));
         }
         own.min(dir).min(l1.saturating_add(self.lookahead))
+    }
+
+    /// The earliest a directory input already in flight can change what core `c`
+    /// hits: `dir_reach` after it for a line the core holds; for any other line
+    /// only through another L1's answer to the directory (an Inv or a forwarded
+    /// request for a line the core does not hold, or a stale one, changes none of its
+    /// hits, and it takes no line without a miss), a further `lookahead`. With
+    /// many messages in flight, every one counts as a line the core holds.
+    fn directory_reach(&self, c: usize) -> Cycle {
+        const SCAN_LIMIT: usize = 32;
+        if self.to_dir.len() > SCAN_LIMIT {
+            return self.to_dir.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.dir_reach));
+        }
+        let l1 = &self.l1s[c];
+        self.to_dir
+            .iter_timed()
+            .map(|(t, (m, _))| {
+                let far = if l1.array.find(m.line).is_some() { 0 } else { self.lookahead };
+                t.saturating_add(self.dir_reach + far)
+            })
+            .min()
+            .unwrap_or(Cycle::MAX)
     }
 
     /// A miss of core `c` at cycle `t` goes out only when it is the next thing in
@@ -834,7 +891,10 @@ impl Simulator {
             }
             if let Some(cl) = &mut self.classifier {
                 let key = order_key(time, Some(c as u16));
-                cl.access(c as u16, access.addr, false, reuse, key);
+                // A hit whose reuse the decoder worked out tells the classifier nothing.
+                if !reuse.is_known() {
+                    cl.access(c as u16, access.addr, false, reuse, key);
+                }
                 if stored.is_some() {
                     cl.store(c as u16, access.addr, key);
                 }

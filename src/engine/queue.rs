@@ -63,6 +63,11 @@ impl<T> EventQueue<T> {
         self.heap.is_empty()
     }
 
+    /// Every event with its cycle, in no particular order.
+    pub fn iter_timed(&self) -> impl Iterator<Item = (Cycle, &T)> {
+        self.heap.iter().map(|Reverse((t, _, slot))| (*t, self.slab[*slot as usize].as_ref().expect("queued")))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.slab.iter().filter_map(|s| s.as_ref())
     }

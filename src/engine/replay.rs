@@ -31,7 +31,7 @@ impl TraceFrontend {
     }
 
     #[inline]
-    fn step(&mut self, core: usize, r: Record) -> Step {
+    fn step(stores: &mut u64, core: usize, r: &Record) -> Step {
         let Some(op) = r.op else {
             return Step::Compute(r.gap);
         };
@@ -40,8 +40,8 @@ impl TraceFrontend {
             TraceOp::Write => MemOp::Store(match r.value {
                 Some(v) => v,
                 None => {
-                    self.stores[core] += 1;
-                    ((core as u64 + 1) << 48) | self.stores[core]
+                    *stores += 1;
+                    ((core as u64 + 1) << 48) | *stores
                 }
             }),
             TraceOp::Swap => MemOp::Swap(r.value.unwrap_or(0)),
@@ -50,20 +50,30 @@ impl TraceFrontend {
         };
         Step::Access { gap: r.gap, access: Access { addr: r.addr, op }, reuse: r.reuse }
     }
+
+    #[inline]
+    fn delivered(&mut self) {
+        self.records += 1;
+        if self.records & 0xF_FFFF == 0
+            && let Some(p) = &mut self.progress
+        {
+            p(self.records);
+        }
+    }
 }
 
 impl Frontend for TraceFrontend {
     #[inline]
     fn next(&mut self, core: usize) -> Result<Step, String> {
+        if let Some(r) = self.streams[core].next_in_batch() {
+            let step = Self::step(&mut self.stores[core], core, r);
+            self.delivered();
+            return Ok(step);
+        }
         match self.streams[core].next() {
             Ok(Some(r)) => {
-                self.records += 1;
-                if self.records & 0xF_FFFF == 0
-                    && let Some(p) = &mut self.progress
-                {
-                    p(self.records);
-                }
-                Ok(self.step(core, r))
+                self.delivered();
+                Ok(Self::step(&mut self.stores[core], core, &r))
             }
             Ok(None) => Ok(Step::Done),
             Err(e) => Err(e.to_string()),

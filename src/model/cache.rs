@@ -133,6 +133,13 @@ impl CacheArray {
         &mut self.data[idx * self.words..(idx + 1) * self.words]
     }
 
+    /// One word of a frame's data.
+    #[inline]
+    pub fn word_mut(&mut self, idx: usize, word: usize) -> &mut u64 {
+        debug_assert!(word < self.words);
+        &mut self.data[idx * self.words + word]
+    }
+
     /// Record a use of a frame for the replacement policy.
     #[inline]
     pub fn touch(&mut self, idx: usize) {

@@ -193,22 +193,22 @@ impl L1Controller {
 
     /// Performs a hit in frame `idx`, which `hit_frame` chose for this access and
     /// which nothing has changed since (only a miss or a message could).
-    #[inline]
+    #[inline(always)]
     pub fn hit_at(&mut self, idx: usize, access: Access) -> (u64, Option<u64>) {
         debug_assert_eq!(self.hit_frame(access.addr, access.op.writes()), Some(idx));
         self.array.touch(idx);
         let word = self.word_of(access.addr);
-        let data = self.array.data_mut(idx);
-        let (loaded, new) = access.op.apply(data[word]);
-        if access.op.writes() {
-            data[word] = new;
-            let frame = self.array.frame_mut(idx);
-            frame.state = L1State::M;
-            frame.dirty = true;
-            (loaded, Some(new))
-        } else {
-            (loaded, None)
+        let slot = self.array.word_mut(idx, word);
+        let old = *slot;
+        if let MemOp::Load = access.op {
+            return (old, None);
         }
+        let (_, new) = access.op.apply(old);
+        *slot = new;
+        let frame = self.array.frame_mut(idx);
+        frame.state = L1State::M;
+        frame.dirty = true;
+        (old, Some(new))
     }
 
     /// A core access that did not hit (or a caller that wants the table path).

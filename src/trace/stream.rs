@@ -182,6 +182,15 @@ impl CoreStream {
         self.refill()
     }
 
+    /// The next record if the current batch still holds one (the fast path of
+    /// [`next`](Self::next): no channel, no error to carry).
+    #[inline]
+    pub fn next_in_batch(&mut self) -> Option<&Record> {
+        let r = self.batch.get(self.pos)?;
+        self.pos += 1;
+        Some(r)
+    }
+
     /// The records of the current batch not yet delivered: what `next` will
     /// return without waiting for the decoder.
     #[inline]
