@@ -346,7 +346,7 @@ fn running_ahead_on_hits_changes_nothing() {
         // (topology, slices, hop latency, directory latency, silent evict, write-back entries, cores)
         (Topology::Crossbar, 1, 2, 10, false, 8, 4),
         (Topology::Ring, 2, 1, 3, true, 2, 4),
-        (Topology::Mesh, 3, 3, 1, false, 1, 6),
+        (Topology::Mesh, 4, 3, 1, false, 1, 6),
         (Topology::Crossbar, 2, 1, 1, true, 1, 3),
         (Topology::Mesh, 1, 1, 20, false, 4, 8),
     ];

@@ -1,0 +1,247 @@
+//! Running ahead on hits changes nothing, on random machines and workloads.
+//!
+//! The engine lets a core take its L1 hits past other cores' clocks, as far as it
+//! can see (in the other cores' upcoming trace records) their next misses and the
+//! messages in flight. `RunOptions { exact: true, .. }` turns that off and takes
+//! every event strictly in (cycle, messages first, core index) order; by design the
+//! statistics must be bit-identical either way. `tests/machine.rs` checks this on a
+//! few fixed machine shapes; the properties here draw the shape and the workload:
+//!
+//! * `running_ahead_matches_exact_order`: protocol, cores, topology, directory
+//!   slices and latency, network hop and local latency, L1 hit latency, geometry,
+//!   replacement policy, write-back buffer, silent eviction, memory latency, a
+//!   generated pattern of 200..1500 operations per core, the seed, sometimes
+//!   message jitter (seeded from the config seed, so both runs see the same
+//!   delays), and sometimes a front end that shows the engine only a few records
+//!   ahead (as at the end of a decoded batch). Both runs check SWMR and data
+//!   values and classify misses.
+//! * `decoder_reuse_matches_classifier`: the same machines with the reuse of some
+//!   cores' records worked out up front by `ReuseTracker` (as the trace decoder
+//!   does) give the same statistics as leaving it all to the classifier.
+//!
+//! Shapes the config's `validate` rejects (more directory slices than cores) are
+//! skipped.
+//!
+//! 200 cases per property by default (about five seconds in release on two cores);
+//! for a longer search (8000 cases take about three minutes):
+//!
+//! ```text
+//! PROPTEST_CASES=8000 cargo test --release --test run_ahead
+//! ```
+
+use cohsim::config::{ByteSize, SystemConfig};
+use cohsim::engine::replay::TraceFrontend;
+use cohsim::engine::{Ahead, Frontend, RunOptions, Simulator, Step};
+use cohsim::model::cache::ReplacementPolicy;
+use cohsim::model::network::Topology;
+use cohsim::protocol::Protocol;
+use cohsim::stats::Stats;
+use cohsim::stats::classify::ReuseTracker;
+use cohsim::trace::{CoreStream, Pattern, Record, generate};
+use proptest::prelude::*;
+
+/// One random machine and workload.
+#[derive(Clone, Debug)]
+struct Shape {
+    protocol: Protocol,
+    cores: usize,
+    topology: Topology,
+    slices: usize,
+    dir_latency: u64,
+    hop_latency: u64,
+    local_latency: u64,
+    hit_latency: u64,
+    mem_latency: u64,
+    /// L1 bytes, ways, line bytes.
+    l1: (u64, u32, u32),
+    writeback_entries: usize,
+    silent_evict: bool,
+    replacement: ReplacementPolicy,
+    pattern: Pattern,
+    ops: usize,
+    seed: u64,
+    /// Largest random delay added to each message, if any.
+    jitter: Option<u64>,
+    /// Show the engine at most this many records ahead of each core (`None`: all).
+    window: Option<usize>,
+}
+
+impl Shape {
+    fn config(&self) -> SystemConfig {
+        let mut cfg =
+            SystemConfig { protocol: self.protocol, cores: self.cores, seed: self.seed, ..Default::default() };
+        cfg.l1.size = ByteSize(self.l1.0);
+        cfg.l1.ways = self.l1.1;
+        cfg.l1.line = self.l1.2;
+        cfg.l1.hit_latency = self.hit_latency;
+        cfg.l1.writeback_entries = self.writeback_entries;
+        cfg.l1.silent_evict = self.silent_evict;
+        cfg.l1.replacement = self.replacement;
+        cfg.directory.slices = self.slices;
+        cfg.directory.latency = self.dir_latency;
+        cfg.memory.latency = self.mem_latency;
+        cfg.network.topology = self.topology;
+        cfg.network.hop_latency = self.hop_latency;
+        cfg.network.local_latency = self.local_latency;
+        cfg
+    }
+
+    fn records(&self) -> Vec<Vec<Record>> {
+        generate(self.pattern, self.cores, self.ops, self.seed, self.l1.2)
+    }
+
+    /// Replays `records` on this machine; `Err` carries the engine's error.
+    fn run(&self, records: Vec<Vec<Record>>, exact: bool) -> Result<Stats, String> {
+        let opts = RunOptions { check: true, classify: true, exact, jitter: self.jitter, ..Default::default() };
+        let mut sim = Simulator::new(self.config(), opts);
+        let streams = records.into_iter().enumerate().map(|(c, r)| CoreStream::from_records(c, r)).collect();
+        let mut fe = Windowed { inner: TraceFrontend::new(streams), window: self.window };
+        sim.run(&mut fe).map_err(|e| e.to_string())?;
+        Ok(sim.stats)
+    }
+}
+
+/// A trace front end that shows the engine at most `window` steps ahead of each
+/// core, as a stream does near the end of its decoded batch.
+struct Windowed {
+    inner: TraceFrontend,
+    window: Option<usize>,
+}
+
+impl Frontend for Windowed {
+    fn next(&mut self, core: usize) -> Result<Step, String> {
+        self.inner.next(core)
+    }
+
+    fn completed(&mut self, core: usize, value: u64) {
+        self.inner.completed(core, value)
+    }
+
+    fn wants_values(&self) -> bool {
+        self.inner.wants_values()
+    }
+
+    fn ahead(&self, core: usize, i: usize) -> Option<Ahead> {
+        if self.window.is_some_and(|w| i >= w) {
+            return None;
+        }
+        self.inner.ahead(core, i)
+    }
+}
+
+fn arb_shape() -> impl Strategy<Value = Shape> {
+    let machine = (
+        prop::sample::select(vec![Protocol::Msi, Protocol::Mesi, Protocol::Moesi]),
+        1usize..=8,
+        prop::sample::select(vec![Topology::Crossbar, Topology::Ring, Topology::Mesh]),
+        prop::sample::select(vec![1usize, 2, 4]),
+        1u64..=20,
+        1u64..=4,
+        1u64..=3,
+        1u64..=3,
+        0u64..=120,
+    );
+    // Every size, ways, line combination here is valid: 512 >= 4 * 64, and sets
+    // come out a power of two.
+    let l1 = (
+        (9u32..=12).prop_map(|e| 1u64 << e),
+        prop::sample::select(vec![1u32, 2, 4]),
+        prop::sample::select(vec![32u32, 64]),
+        1usize..=8,
+        any::<bool>(),
+        prop::sample::select(vec![ReplacementPolicy::Lru, ReplacementPolicy::TreePlru, ReplacementPolicy::Random]),
+    );
+    let workload = (
+        prop::sample::select(Pattern::ALL.to_vec()),
+        200usize..1500,
+        any::<u64>(),
+        prop::option::weighted(0.25, 1u64..=30),
+        prop::option::weighted(0.25, 0usize..=16),
+    );
+    (machine, l1, workload).prop_map(
+        |(
+            (protocol, cores, topology, slices, dir_latency, hop_latency, local_latency, hit_latency, mem_latency),
+            (size, ways, line, writeback_entries, silent_evict, replacement),
+            (pattern, ops, seed, jitter, window),
+        )| Shape {
+            protocol,
+            cores,
+            topology,
+            slices,
+            dir_latency,
+            hop_latency,
+            local_latency,
+            hit_latency,
+            mem_latency,
+            l1: (size, ways, line),
+            writeback_entries,
+            silent_evict,
+            replacement,
+            pattern,
+            ops,
+            seed,
+            jitter,
+            window,
+        },
+    )
+}
+
+/// 200 cases per property (CI time); `PROPTEST_CASES=N` for a longer run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+}
+
+fn config() -> ProptestConfig {
+    let cases = cases();
+    // Some drawn shapes have more slices than cores, which the config rejects;
+    // allow for them however many cases are asked for.
+    ProptestConfig {
+        cases,
+        max_global_rejects: cases.saturating_mul(4).max(1024),
+        failure_persistence: None,
+        ..Default::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn running_ahead_matches_exact_order(shape in arb_shape()) {
+        prop_assume!(shape.config().validate().is_ok());
+        let records = shape.records();
+        let fast = shape.run(records.clone(), false);
+        let exact = shape.run(records, true);
+        let (fast, exact) = match (fast, exact) {
+            (Ok(f), Ok(e)) => (f, e),
+            (f, e) => {
+                let why = format!("a run failed: running ahead {:?}, exact {:?}", f.err(), e.err());
+                return Err(TestCaseError::fail(why));
+            }
+        };
+        prop_assert!(fast.totals().misses > 0);
+        prop_assert_eq!(fast, exact);
+    }
+
+    #[test]
+    fn decoder_reuse_matches_classifier(shape in arb_shape(), annotated in any::<u8>()) {
+        prop_assume!(shape.config().validate().is_ok());
+        let records = shape.records();
+        let lines = (shape.l1.0 / u64::from(shape.l1.2)) as usize;
+        // Bit `c` of `annotated`: core `c`'s records carry their reuse.
+        let with_reuse: Vec<Vec<Record>> = records
+            .iter()
+            .enumerate()
+            .map(|(c, r)| {
+                let mut r = r.clone();
+                if annotated & (1 << c) != 0 {
+                    ReuseTracker::new(lines, shape.l1.2).annotate(&mut r);
+                }
+                r
+            })
+            .collect();
+        let by_decoder = shape.run(with_reuse, false).map_err(TestCaseError::fail)?;
+        let by_classifier = shape.run(records, false).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(by_decoder, by_classifier);
+    }
+}
