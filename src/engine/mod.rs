@@ -101,6 +101,11 @@ pub trait Frontend {
     fn ahead(&self, _core: usize, _i: usize) -> Option<Ahead> {
         None
     }
+    /// The known steps from the `from`-th after the last one `next` returned, in
+    /// order (what `ahead` gives for `from`, `from + 1`, … until `None`).
+    fn ahead_from(&self, core: usize, from: usize) -> impl Iterator<Item = Ahead> {
+        (from..).map_while(move |i| self.ahead(core, i))
+    }
 }
 
 /// Why a run stopped early.
@@ -455,7 +460,7 @@ impl Simulator {
         if let Some(b) = scan.bound {
             return b;
         }
-        while let Some(step) = fe.ahead(c, (scan.next - core.taken) as usize) {
+        for step in fe.ahead_from(c, (scan.next - core.taken) as usize) {
             match step {
                 Ahead::Access { gap, addr, writes } => {
                     scan.at += gap;

@@ -86,10 +86,19 @@ impl Frontend for TraceFrontend {
 
     #[inline]
     fn ahead(&self, core: usize, i: usize) -> Option<Ahead> {
-        let r = self.streams[core].ahead().get(i)?;
-        Some(match r.op {
-            None => Ahead::Compute(r.gap),
-            Some(op) => Ahead::Access { gap: r.gap, addr: r.addr, writes: op != TraceOp::Read },
-        })
+        self.streams[core].ahead().get(i).map(ahead_of)
+    }
+
+    #[inline]
+    fn ahead_from(&self, core: usize, from: usize) -> impl Iterator<Item = Ahead> {
+        self.streams[core].ahead().get(from..).unwrap_or_default().iter().map(ahead_of)
+    }
+}
+
+#[inline]
+fn ahead_of(r: &Record) -> Ahead {
+    match r.op {
+        None => Ahead::Compute(r.gap),
+        Some(op) => Ahead::Access { gap: r.gap, addr: r.addr, writes: op != TraceOp::Read },
     }
 }
