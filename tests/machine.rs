@@ -384,6 +384,34 @@ fn running_ahead_on_hits_changes_nothing() {
 }
 
 #[test]
+fn running_ahead_makes_progress_with_zero_latencies() {
+    // Zero hit, directory and local-link latencies leave no lookahead at all; a core
+    // must still move (and match the strict order).
+    use cohsim::model::network::Topology;
+    use cohsim::trace::{Pattern, generate};
+    for topology in [Topology::Ring, Topology::Mesh] {
+        let records = generate(Pattern::Migratory, 4, 1500, 2, 64);
+        let run = |exact: bool| {
+            let mut cfg = SystemConfig { protocol: Protocol::Moesi, cores: 4, ..SystemConfig::default() };
+            cfg.l1.hit_latency = 0;
+            cfg.directory.latency = 0;
+            cfg.network.local_latency = 0;
+            cfg.network.topology = topology;
+            cfg.validate().unwrap();
+            let mut sim = Simulator::new(cfg, RunOptions { check: true, classify: true, exact, ..Default::default() });
+            let streams = records
+                .iter()
+                .enumerate()
+                .map(|(c, r)| cohsim::trace::CoreStream::from_records(c, r.clone()))
+                .collect();
+            sim.run(&mut cohsim::engine::replay::TraceFrontend::new(streams)).unwrap();
+            sim.stats
+        };
+        assert_eq!(run(false), run(true), "{topology:?}");
+    }
+}
+
+#[test]
 fn reuse_worked_out_by_the_decoder_classifies_like_the_simulator() {
     // A trace replay works out first references and the fully associative LRU on
     // the decoder threads; the classifier must count the same classes as when it

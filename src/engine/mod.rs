@@ -20,9 +20,11 @@
 //!   takes a line away. A waiting core's next miss is counted from the response
 //!   that may complete its own.
 //!
-//! Running ahead never reorders anything another controller could observe, and a
-//! test shows it gives bit-identical statistics to `--exact` on many machine
-//! shapes. A miss is only issued when the core is the earliest thing in the
+//! Running ahead never reorders anything another controller could observe; the
+//! observers that see hits (the miss classifier, the checker) order by simulated
+//! time, not by when they are told. Tests show it gives bit-identical statistics to
+//! `--exact` on fixed and random machine shapes (`tests/machine.rs`,
+//! `tests/run_ahead.rs`). A miss is only issued when the core is the earliest thing in the
 //! system, so link and port reservations happen in time order.
 //!
 //! Controllers are pure; this module charges time for what they do: the L1's access
@@ -145,13 +147,10 @@ struct CoreCtx {
     /// those hits needs no second lookup. [`FILLED`] stands for the frame the
     /// outstanding miss fills.
     known: Frames,
-    /// How many times the L1 lost a line or permission on one (from its
-    /// transition notes): a scan is good while this stays put.
-    losses: u64,
 }
 
-/// A queue of frame indices: a vector read from `head`, emptied when read out
-/// and compacted when mostly read.
+/// A queue of frame indices: a vector read from `head`, emptied when read out;
+/// entries already read are dropped once they are many (4096) and most of it.
 #[derive(Clone, Debug, Default)]
 struct Frames {
     items: Vec<u32>,
@@ -200,17 +199,17 @@ impl CoreCtx {
 /// its cache as it is now, and the one after them starts at cycle `at`, unless the
 /// scan already met a step that may miss (`bound`). Hits never change which lines
 /// a cache holds or with what permission, so the first step that may miss, and its
-/// cycle, stay put until the L1 loses a line (`losses`) or the core misses.
+/// cycle, stay put until the L1 loses a line or permission on one (a transition
+/// note says so, and the scan is forgotten) or the core moves past it.
 ///
 /// A waiting core's scan is `relative`: cycles count from the miss's completion,
 /// and the line the miss fills (`fill`, with whether it will be writable) counts
-/// as present.
+/// as present. An Inv that makes the fill a one-time use (`IS_D_I`) forgets it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Scan {
     valid: bool,
     relative: bool,
     fill: Option<(LineAddr, bool)>,
-    losses: u64,
     next: u64,
     at: Cycle,
     bound: Option<Cycle>,
@@ -225,7 +224,8 @@ pub struct RunOptions {
     pub jitter: Option<Cycle>,
     /// A deliberate protocol bug (mutation testing).
     pub mutation: Option<crate::model::Mutation>,
-    /// Classify misses (costs a fully associative LRU lookup per access).
+    /// Classify misses (a fully associative LRU lookup per access, unless the
+    /// front end's steps carry their reuse, as a trace replay's do).
     pub classify: bool,
     /// No running ahead on hits (slower; results are identical by design).
     pub exact: bool,
@@ -249,6 +249,9 @@ pub struct Simulator {
     pub stats: Stats,
     pub checker: Option<Checker>,
     stalled: FxHashMap<(NodeId, LineAddr), VecDeque<Msg>>,
+    /// Per core: inputs its L1 has stalled (any of them may be retried, and
+    /// answered, at any delivery to it).
+    stalled_at_l1: Vec<u32>,
     outbox: Outbox,
     now: Cycle,
     lookahead: Cycle,
@@ -339,13 +342,13 @@ impl Simulator {
                     taken: 0,
                     scan: Scan::default(),
                     known: Frames::default(),
-                    losses: 0,
                 };
                 n
             ],
             stats: Stats::new(n),
             checker: opts.check.then(|| Checker::new(n)),
             stalled: FxHashMap::default(),
+            stalled_at_l1: vec![0; n],
             outbox: Outbox::default(),
             now: 0,
             lookahead: cfg.l1.hit_latency + cfg.directory.latency + 2 * min_link,
@@ -399,23 +402,25 @@ impl Simulator {
 
     /// The earliest cycle L1 `c` may send a directory anything, unless a message
     /// reaches it that a directory has yet to send (those come `dir_reach` after a
-    /// directory input, which `hit_horizon` bounds separately), assuming no L1 has
-    /// stalled inputs (`hit_horizon` falls back when one has):
-    /// - a Ready core: at its next miss (`scan`), or when a message on its way
-    ///   arrives;
-    /// - a blocked core: when any message arrives (it retries then);
-    /// - a waiting core: when a forwarded request or Inv arrives (it may answer
-    ///   the directory), or at its next miss after the response that may complete
-    ///   its own, not at a Put-Ack (that only frees a write-back slot).
+    /// directory input, which `hit_horizon` bounds separately):
+    /// - a Ready core: at its next miss (`scan`);
+    /// - a blocked core, or one whose L1 has stalled inputs: when any message
+    ///   arrives (it retries then);
+    /// - otherwise when a forwarded request or Inv arrives (it may answer the
+    ///   directory), or, for a waiting core, at its next miss after the response
+    ///   that may complete its own; never at a Put-Ack (that only frees a
+    ///   write-back slot).
     fn act_bound<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
         let status = self.cores[c].status;
         let mut act = match status {
             CoreStatus::Ready => self.scan(c, fe),
             _ => Cycle::MAX,
         };
+        let retries = self.stalled_at_l1[c] > 0;
         for i in 0..self.pending_to[c].len() {
             let (t, kind) = self.pending_to[c][i];
             let a = match (status, kind) {
+                _ if retries => t,
                 (CoreStatus::Blocked(_), _) => t,
                 (_, MsgKind::PutAck) => continue,
                 (CoreStatus::Waiting(_), MsgKind::Data | MsgKind::InvAck | MsgKind::AckCount) => {
@@ -438,16 +443,11 @@ impl Simulator {
         let l1 = &self.l1s[c];
         let core = &mut self.cores[c];
         let relative = matches!(core.status, CoreStatus::Waiting(_));
-        let fill = if relative { l1.pending_fill() } else { None };
         let scan = &mut core.scan;
-        if !scan.valid
-            || scan.next < core.taken
-            || scan.losses != core.losses
-            || scan.relative != relative
-            || scan.fill != fill
-        {
+        if !scan.valid || scan.next < core.taken || scan.relative != relative {
             let at = if relative { 0 } else { core.time };
-            *scan = Scan { valid: true, relative, fill, losses: core.losses, next: core.taken, at, bound: None };
+            let fill = if relative { l1.pending_fill() } else { None };
+            *scan = Scan { valid: true, relative, fill, next: core.taken, at, bound: None };
             core.known.clear();
             if let Some((a, _)) = core.deferred {
                 match l1.hit_frame(a.addr, a.op.writes()) {
@@ -460,6 +460,7 @@ impl Simulator {
         if let Some(b) = scan.bound {
             return b;
         }
+        let fill = scan.fill;
         for step in fe.ahead_from(c, (scan.next - core.taken) as usize) {
             match step {
                 Ahead::Access { gap, addr, writes } => {
@@ -496,7 +497,6 @@ impl Simulator {
         let scan = &mut core.scan;
         let kept = scan.valid
             && scan.relative
-            && scan.losses == core.losses
             && scan.fill.is_some_and(|(line, writable)| {
                 let l1 = &self.l1s[c];
                 l1.array.find(line).is_some_and(|i| {
@@ -558,6 +558,8 @@ impl Simulator {
         for c in 0..self.cores.len() {
             self.cores[c].taken = 0;
             self.cores[c].forget_scan();
+            // A new front end: every core's future is new.
+            self.stale(c);
             if self.cores[c].status == CoreStatus::Done {
                 self.cores[c].status = CoreStatus::Ready;
                 self.schedule_core(c, self.cores[c].time);
@@ -721,16 +723,21 @@ impl Simulator {
     /// - the first message already on its way to it (but a Put-Ack);
     /// - the earliest a directory's answer can arrive: after a message to a
     ///   directory (`directory_reach`), or `lookahead` after the earliest another L1 may
-    ///   send a directory something (`act_bound`; while any input is stalled, at
-    ///   any message to an L1), since L1s reach directories only through the network.
+    ///   send a directory something (`act_bound`), since L1s reach directories only
+    ///   through the network. (A directory's stalled inputs are retried only on an
+    ///   input for the same line, which `directory_reach` already counts.)
+    ///
+    /// Never less than the next event of any kind (the `--exact` horizon, also
+    /// safe), so a core always makes progress whatever the latencies.
     ///
     /// A waiting or blocked core moves only when a message reaches its L1.
     fn hit_horizon<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
+        // No running ahead: the core stops at the next event of any kind.
+        let m = self.next_msg().map_or(Cycle::MAX, |(t, _)| t);
+        let r = self.ready.peek().map_or(Cycle::MAX, |(t, idx)| if (idx as usize) < c { t } else { t + 1 });
+        let next_event = m.min(r);
         if self.exact {
-            // No running ahead: the core stops at the next event of any kind.
-            let m = self.next_msg().map_or(Cycle::MAX, |(t, _)| t);
-            let r = self.ready.peek().map_or(Cycle::MAX, |(t, idx)| if (idx as usize) < c { t } else { t + 1 });
-            return m.min(r);
+            return next_event;
         }
         self.refresh_acts(fe);
         // A Put-Ack only frees a write-back slot, which no hit looks at.
@@ -739,12 +746,8 @@ impl Simulator {
         // Queue keys are the cycles messages leave or arrive, never later than
         // arrival: safe for both.
         let dir = self.directory_reach(c);
-        let mut l1 = self.acts.min_excluding(c);
-        if !self.stalled.is_empty() {
-            // A retried input may make an L1 answer at any delivery.
-            l1 = l1.min(self.to_l1.peek().map_or(Cycle::MAX, |(t, _)| t));
-        }
-        own.min(dir).min(l1.saturating_add(self.lookahead))
+        let l1 = self.acts.min_excluding(c);
+        own.min(dir).min(l1.saturating_add(self.lookahead)).max(next_event)
     }
 
     /// The earliest a directory input already in flight can change what core `c`
@@ -892,7 +895,11 @@ impl Simulator {
             }
             // The scan may already know the frame; otherwise look.
             let frame = match core.known.pop_front() {
-                Some(idx) if idx != FILLED => Some(idx as usize),
+                // The scan's frame, if it still holds the line (it must; checking
+                // costs one compare and keeps a slip from becoming a wrong number).
+                Some(idx) if idx != FILLED && l1.array.frame(idx as usize).line == l1.line_of(access.addr) => {
+                    Some(idx as usize)
+                }
                 _ => l1.hit_frame(access.addr, access.op.writes()),
             };
             let Some(idx) = frame else {
@@ -939,16 +946,26 @@ impl Simulator {
             && self.stalled.get(&key).is_some_and(|q| !q.is_empty())
         {
             self.stalled.get_mut(&key).expect("checked").push_back(msg);
+            self.count_stalled(key.0, 1);
             return Ok(());
         }
         if self.handle(&msg, fe)? == Handled::Stalled {
             self.stalled.entry(key).or_default().push_back(msg);
+            self.count_stalled(key.0, 1);
             return Ok(());
         }
         if self.stalled.is_empty() {
             return Ok(());
         }
         self.retry_stalled(key, fe)
+    }
+
+    /// An input was stalled at (`+1`) or taken back from (`-1`) `node`.
+    fn count_stalled(&mut self, node: NodeId, delta: i32) {
+        if let Some(n) = self.stalled_at_l1.get_mut(node as usize) {
+            *n = n.checked_add_signed(delta).expect("stalled inputs are counted");
+            self.stale(node as usize);
+        }
     }
 
     /// A controller stalled an input: count the (state, event) pair, nothing else.
@@ -972,8 +989,10 @@ impl Simulator {
                 self.stalled.remove(&key);
                 return Ok(());
             };
+            self.count_stalled(key.0, -1);
             if self.handle(&m, fe)? == Handled::Stalled {
                 self.stalled.get_mut(&key).expect("still there").push_front(m);
+                self.count_stalled(key.0, 1);
                 return Ok(());
             }
         }
@@ -1029,9 +1048,12 @@ impl Simulator {
             match *note {
                 Note::L1Transition { core, from, event, line, to } => {
                     self.stats.count_l1_transition(from, event);
-                    if (from.can_read() && !to.can_read()) || (from.can_write() && !to.can_write()) {
-                        // What the core will hit may have changed.
-                        self.cores[core as usize].losses += 1;
+                    if (from.can_read() && !to.can_read())
+                        || (from.can_write() && !to.can_write())
+                        || to == L1State::IS_D_I
+                    {
+                        // What the core will hit (or its miss will leave) changed.
+                        self.cores[core as usize].forget_scan();
                     }
                     touched_line = Some(line);
                     if let Some(cl) = &mut self.classifier

@@ -34,6 +34,7 @@ use crate::trace::{Record, Reuse};
 /// cores, then cores by index (`core: None` for a message).
 #[inline]
 pub fn order_key(cycle: Cycle, core: Option<u16>) -> u64 {
+    debug_assert!(cycle < 1 << 53, "cycle {cycle} does not fit an order key");
     (cycle << 11) | core.map_or(0, |c| c as u64 + 1)
 }
 
@@ -175,24 +176,52 @@ struct CoreView {
     memo: [(LineAddr, u64, u64); MEMO],
 }
 
-/// A core that lost a line to another core's write and has not missed on it
-/// since: for each word, the earliest [`order_key`] of another core's store to it
-/// since the loss (`u64::MAX`: none).
-#[derive(Clone, Debug)]
-struct Loser {
-    core: u16,
-    first_store: SmallVec<[u64; 8]>,
+/// Cores that lost a line to another core's write and have not missed on it
+/// since. Each loss is a slot: its core, and for each word of the line the
+/// earliest [`order_key`] of another core's store to it since the loss
+/// (`u64::MAX`: none). Slots are reused, so losses cost no allocation.
+#[derive(Clone, Debug, Default)]
+struct Losses {
+    /// For each line, its losses' slots.
+    lines: FxHashMap<LineAddr, SmallVec<[u32; 4]>>,
+    core: Vec<u16>,
+    /// `words` keys per slot.
+    first_store: Vec<u64>,
+    free: Vec<u32>,
+    words: usize,
+}
+
+impl Losses {
+    fn keys(&mut self, slot: u32) -> &mut [u64] {
+        let i = slot as usize * self.words;
+        &mut self.first_store[i..i + self.words]
+    }
+
+    fn new_slot(&mut self, core: u16) -> u32 {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.core[s as usize] = core;
+                s
+            }
+            None => {
+                self.core.push(core);
+                self.first_store.resize(self.core.len() * self.words, 0);
+                (self.core.len() - 1) as u32
+            }
+        };
+        self.keys(slot).fill(u64::MAX);
+        slot
+    }
 }
 
 /// Classifies every miss of every core.
 #[derive(Clone, Debug)]
 pub struct MissClassifier {
     cores: Vec<CoreView>,
-    /// For each line, the cores that lost it.
-    lost: FxHashMap<LineAddr, SmallVec<[Loser; 2]>>,
+    lost: Losses,
     /// How many lines in `lost` fall in each of [`LOSER_BUCKETS`] buckets (by
     /// line number): a store to a line whose bucket is empty skips the map.
-    loser_buckets: Vec<u16>,
+    loser_buckets: Vec<u32>,
     /// Changes whenever `lost` does (invalidates the per-core memos).
     epoch: u64,
     line_shift: u32,
@@ -209,7 +238,7 @@ impl MissClassifier {
                     memo: [(0, u64::MAX, 0); MEMO],
                 })
                 .collect(),
-            lost: FxHashMap::default(),
+            lost: Losses { words: (line_bytes / 8).max(1) as usize, ..Losses::default() },
             loser_buckets: vec![0; LOSER_BUCKETS],
             epoch: 0,
             line_shift: line_bytes.trailing_zeros(),
@@ -249,8 +278,8 @@ impl MissClassifier {
         };
         let class = if first {
             Class::Compulsory
-        } else if let Some(stores) = self.take_loss(core, line) {
-            if stores[self.word(addr)] < key { Class::TrueSharing } else { Class::FalseSharing }
+        } else if let Some(first_store) = self.take_loss(core, line, self.word(addr)) {
+            if first_store < key { Class::TrueSharing } else { Class::FalseSharing }
         } else if !fa_hit {
             Class::Capacity
         } else {
@@ -266,20 +295,23 @@ impl MissClassifier {
         }
     }
 
-    /// Removes `core`'s loss of `line`, returning its first stores per word.
-    fn take_loss(&mut self, core: u16, line: LineAddr) -> Option<SmallVec<[u64; 8]>> {
+    /// Removes `core`'s loss of `line`, returning the first store to `word` since.
+    fn take_loss(&mut self, core: u16, line: LineAddr, word: usize) -> Option<u64> {
         if self.loser_buckets[Self::bucket(line)] == 0 {
             return None;
         }
-        let list = self.lost.get_mut(&line)?;
-        let i = list.iter().position(|l| l.core == core)?;
-        let loser = list.swap_remove(i);
+        let losses = &mut self.lost;
+        let list = losses.lines.get_mut(&line)?;
+        let i = list.iter().position(|&s| losses.core[s as usize] == core)?;
+        let slot = list.swap_remove(i);
         if list.is_empty() {
-            self.lost.remove(&line);
+            losses.lines.remove(&line);
             self.loser_buckets[Self::bucket(line)] -= 1;
         }
+        let first = losses.keys(slot)[word];
+        losses.free.push(slot);
         self.epoch += 1;
-        Some(loser.first_store)
+        Some(first)
     }
 
     /// A store was performed by `core` at `addr`, at `key` in the simulation's order.
@@ -289,9 +321,10 @@ impl MissClassifier {
         if self.loser_buckets[Self::bucket(line)] == 0 {
             return;
         }
-        let bit = 1u64 << (self.word(addr) & 63);
+        let word = self.word(addr);
         let (memo_line, memo_epoch, words) = self.cores[core as usize].memo[(line as usize) % MEMO];
-        if memo_line == line && memo_epoch == self.epoch && words & bit != 0 {
+        // The memo keeps the first 64 words of a line; longer lines look the rest up.
+        if word < 64 && memo_line == line && memo_epoch == self.epoch && words & (1 << word) != 0 {
             return;
         }
         self.store_to_lost(core, line, addr, key);
@@ -300,11 +333,15 @@ impl MissClassifier {
     #[cold]
     fn store_to_lost(&mut self, core: u16, line: LineAddr, addr: u64, key: u64) {
         let word = self.word(addr);
-        let Some(list) = self.lost.get_mut(&line) else { return };
-        for l in list.iter_mut().filter(|l| l.core != core) {
-            l.first_store[word] = l.first_store[word].min(key);
+        let losses = &mut self.lost;
+        let Some(list) = losses.lines.get(&line) else { return };
+        for &slot in list {
+            if losses.core[slot as usize] != core {
+                let i = slot as usize * losses.words + word;
+                losses.first_store[i] = losses.first_store[i].min(key);
+            }
         }
-        let bit = 1u64 << (word & 63);
+        let bit = if word < 64 { 1u64 << word } else { 0 };
         let memo = &mut self.cores[core as usize].memo[(line as usize) % MEMO];
         *memo = if memo.0 == line && memo.1 == self.epoch {
             (line, self.epoch, memo.2 | bit)
@@ -315,14 +352,20 @@ impl MissClassifier {
 
     /// `core`'s valid copy of `line` was taken away by another core's write.
     pub fn lost(&mut self, core: u16, line: LineAddr) {
-        let fresh = Loser { core, first_store: smallvec::smallvec![u64::MAX; 1 << (self.line_shift - 3)] };
-        let list = self.lost.entry(line).or_default();
-        if list.is_empty() {
-            self.loser_buckets[Self::bucket(line)] += 1;
-        }
-        match list.iter_mut().find(|l| l.core == core) {
-            Some(l) => *l = fresh,
-            None => list.push(fresh),
+        let losses = &mut self.lost;
+        let existing =
+            losses.lines.get(&line).and_then(|list| list.iter().copied().find(|&s| losses.core[s as usize] == core));
+        match existing {
+            // Lost again without a miss between (cannot happen in these protocols): start over.
+            Some(slot) => losses.keys(slot).fill(u64::MAX),
+            None => {
+                let slot = losses.new_slot(core);
+                let list = losses.lines.entry(line).or_default();
+                if list.is_empty() {
+                    self.loser_buckets[Self::bucket(line)] += 1;
+                }
+                list.push(slot);
+            }
         }
         self.epoch += 1;
     }
@@ -335,6 +378,25 @@ impl MissClassifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_past_the_64th_word_of_a_long_line_counts() {
+        // 1 KiB lines have 128 words: a store to word 70 after one to word 6 must
+        // still reach the core that lost the line (the store memo keeps 64 words).
+        let mut cl = MissClassifier::new(2, 4, 1024);
+        let line_base = 5 * 1024;
+        cl.access(1, line_base, true, Reuse::UNKNOWN, order_key(1, Some(1)));
+        cl.lost(1, 5);
+        cl.store(0, line_base + 6 * 8, order_key(2, Some(0)));
+        cl.store(0, line_base + 70 * 8, order_key(3, Some(0)));
+        cl.access(1, line_base + 70 * 8, true, Reuse::UNKNOWN, order_key(4, Some(1)));
+        assert_eq!(cl.classes(1).true_sharing, 1);
+        // And a store after the miss, in simulated time, does not count.
+        cl.lost(1, 5);
+        cl.store(0, line_base + 8, order_key(9, Some(0)));
+        cl.access(1, line_base + 8, true, Reuse::UNKNOWN, order_key(8, Some(1)));
+        assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 1));
+    }
 
     #[test]
     fn fully_associative_lru_evicts_the_least_recent() {
