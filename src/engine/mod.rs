@@ -258,6 +258,8 @@ pub struct Simulator {
     /// The least time from a directory taking an input to a delivery at an L1:
     /// the directory's latency plus the shortest network traversal.
     dir_reach: Cycle,
+    /// The least time from any controller taking an input to a delivery at an L1.
+    message_lookahead: Cycle,
     min_link: Cycle,
     /// Take events strictly one at a time (no running ahead on hits): for tests
     /// that show running ahead changes nothing.
@@ -353,6 +355,7 @@ impl Simulator {
             now: 0,
             lookahead: cfg.l1.hit_latency + cfg.directory.latency + 2 * min_link,
             dir_reach: cfg.directory.latency + min_link,
+            message_lookahead: cfg.l1.hit_latency.min(cfg.directory.latency) + min_link,
             min_link,
             exact: opts.exact,
             pending_to: vec![smallvec::SmallVec::new(); n],
@@ -738,6 +741,18 @@ impl Simulator {
         let next_event = m.min(r);
         if self.exact {
             return next_event;
+        }
+        // A quick bound first, from the queues' heads alone: any message's effect
+        // reaches an L1 `message_lookahead` after it at the soonest, another Ready
+        // core's a round trip after its clock. If the core misses before even that,
+        // it stops there anyway and the finer bound below would change nothing.
+        let own_all = self.pending_to[c].iter().map(|&(t, _)| t).min().unwrap_or(Cycle::MAX);
+        let quick = own_all
+            .min(m.saturating_add(self.message_lookahead))
+            .min(self.ready.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.lookahead)))
+            .max(next_event);
+        if quick > self.scan(c, fe) {
+            return quick;
         }
         self.refresh_acts(fe);
         // A Put-Ack only frees a write-back slot, which no hit looks at.
