@@ -45,8 +45,15 @@ pub enum Replay {
     Failed(String),
 }
 
-/// Replay the trace under one protocol.
-pub fn replay(protocol: Protocol, m: &MachineArgs, t: &TraceArgs, o: &OutputArgs) -> Result<Replay> {
+/// Replay the trace under one protocol. With `bars`, its progress bar joins the
+/// others (replays running side by side).
+pub fn replay(
+    protocol: Protocol,
+    m: &MachineArgs,
+    t: &TraceArgs,
+    o: &OutputArgs,
+    bars: Option<&indicatif::MultiProgress>,
+) -> Result<Replay> {
     let mut cfg: SystemConfig = machine_config(m, Some(protocol))?;
     let set = open_trace(t, m, &mut cfg)?;
     let total = set.records();
@@ -58,7 +65,10 @@ pub fn replay(protocol: Protocol, m: &MachineArgs, t: &TraceArgs, o: &OutputArgs
     // own accesses, off the simulation thread.
     let set = if o.no_classify { set } else { set.with_reuse((cfg_lines(&sim.cfg)) as usize) };
     let mut fe = TraceFrontend::new(set.into_streams());
-    let bar = progress(o.quiet, total, protocol.name());
+    let bar = progress(o.quiet, total, protocol.name()).map(|b| match bars {
+        Some(multi) => multi.add(b),
+        None => b,
+    });
     if let Some(b) = bar.clone() {
         fe.progress = Some(Box::new(move |n| b.set_position(n)));
     }
@@ -81,7 +91,7 @@ pub fn replay(protocol: Protocol, m: &MachineArgs, t: &TraceArgs, o: &OutputArgs
 
 pub fn run(a: RunArgs) -> Result<i32> {
     let protocol = parse_protocol(&a.protocol, "--protocol")?;
-    match replay(protocol, &a.machine, &a.trace, &a.output)? {
+    match replay(protocol, &a.machine, &a.trace, &a.output, None)? {
         Replay::Failed(e) => {
             eprintln!("cohsim: {e}");
             Ok(1)
@@ -106,9 +116,24 @@ pub fn compare(a: CompareArgs) -> Result<i32> {
     if protocols.len() < 2 {
         anyhow::bail!("--protocols: name at least two protocols, e.g. mesi,moesi");
     }
+    // The replays are independent: run them side by side, report in order.
+    let bars = indicatif::MultiProgress::new();
+    let results: Vec<Result<Replay>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = protocols
+            .iter()
+            .map(|&p| {
+                let bars = &bars;
+                let a = &a;
+                scope.spawn(move || replay(p, &a.machine, &a.trace, &a.output, Some(bars)))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a replay thread panicked"))))
+            .collect()
+    });
     let mut docs = Vec::new();
-    for &p in &protocols {
-        match replay(p, &a.machine, &a.trace, &a.output)? {
+    for (&p, result) in protocols.iter().zip(results) {
+        match result? {
             Replay::Failed(e) => {
                 eprintln!("cohsim: {}: {e}", p.name());
                 return Ok(1);
