@@ -420,18 +420,21 @@ impl Simulator {
             _ => Cycle::MAX,
         };
         let retries = self.stalled_at_l1[c] > 0;
-        for i in 0..self.pending_to[c].len() {
-            let (t, kind) = self.pending_to[c][i];
-            let a = match (status, kind) {
-                _ if retries => t,
-                (CoreStatus::Blocked(_), _) => t,
-                (_, MsgKind::PutAck) => continue,
+        // The earliest response that may complete a waiting core's miss.
+        let mut completion = Cycle::MAX;
+        for &(t, kind) in &self.pending_to[c] {
+            match (status, kind) {
+                _ if retries => act = act.min(t),
+                (CoreStatus::Blocked(_), _) => act = act.min(t),
+                (_, MsgKind::PutAck) => {}
                 (CoreStatus::Waiting(_), MsgKind::Data | MsgKind::InvAck | MsgKind::AckCount) => {
-                    t.saturating_add(self.scan(c, fe))
+                    completion = completion.min(t)
                 }
-                _ => t,
-            };
-            act = act.min(a);
+                _ => act = act.min(t),
+            }
+        }
+        if completion != Cycle::MAX {
+            act = act.min(completion.saturating_add(self.scan(c, fe)));
         }
         act
     }
@@ -930,9 +933,12 @@ impl Simulator {
                 let line = l1.line_of(access.addr);
                 return Err(self.violation(what, line));
             }
-            if let Some(cl) = &mut self.classifier {
+            // A hit whose reuse the decoder worked out tells the classifier
+            // nothing; only its stores matter.
+            if let Some(cl) = &mut self.classifier
+                && (stored.is_some() || !reuse.is_known())
+            {
                 let key = order_key(time, Some(c as u16));
-                // A hit whose reuse the decoder worked out tells the classifier nothing.
                 if !reuse.is_known() {
                     cl.access(c as u16, access.addr, false, reuse, key);
                 }
