@@ -62,8 +62,13 @@ enum Class {
     Conflict,
 }
 
-/// Entries of each core's memo of stores to lost lines.
+/// Sets of each core's memo of stores to lost lines (two entries each, so two
+/// lines a core stores to by turns do not evict each other).
 const MEMO: usize = 16;
+
+/// A memo entry: a line, the epoch it is valid in, the words (of the first 64)
+/// the core stored to there since, or all ones for a line no core has lost.
+type MemoEntry = (LineAddr, u64, u64);
 
 /// Buckets of the lost-line filter: small enough to stay in the L1 data cache.
 const LOSER_BUCKETS: usize = 4096;
@@ -173,7 +178,18 @@ struct CoreView {
     /// Lost lines this core stored to (direct-mapped by line), each with the
     /// `epoch` it did so in and the words it stored to there since: a repeat store
     /// changes nothing (a core's own stores come in order), so it skips the map.
-    memo: [(LineAddr, u64, u64); MEMO],
+    memo: [[MemoEntry; 2]; MEMO],
+}
+
+/// Adds `words` to `line`'s entry in a memo set, most recent first.
+fn remember(set: &mut [MemoEntry; 2], line: LineAddr, epoch: u64, words: u64) {
+    if set[1].0 == line && set[1].1 == epoch {
+        set.swap(0, 1);
+    } else if set[0].0 != line || set[0].1 != epoch {
+        set[1] = set[0];
+        set[0] = (line, epoch, 0);
+    }
+    set[0].2 |= words;
 }
 
 /// Cores that lost a line to another core's write and have not missed on it
@@ -235,7 +251,7 @@ impl MissClassifier {
                     fa: FullyAssociativeLru::new(capacity_lines),
                     seen: FxHashSet::default(),
                     classes: MissClasses::default(),
-                    memo: [(0, u64::MAX, 0); MEMO],
+                    memo: [[(0, u64::MAX, 0); 2]; MEMO],
                 })
                 .collect(),
             lost: Losses { words: (line_bytes / 8).max(1) as usize, ..Losses::default() },
@@ -251,8 +267,15 @@ impl MissClassifier {
     }
 
     #[inline]
+    /// A line's entry in a core's store memo, hashed like [`Self::bucket`].
+    fn memo_slot(line: LineAddr) -> usize {
+        (line.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - MEMO.trailing_zeros())) as usize
+    }
+
     fn bucket(line: LineAddr) -> usize {
-        (line as usize) & (LOSER_BUCKETS - 1)
+        // Hashed, not the low bits: regions a power of two apart (per-thread
+        // stacks, arrays) would otherwise share buckets.
+        (line.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - LOSER_BUCKETS.trailing_zeros())) as usize
     }
 
     /// Every access a core performs or issues, at `key` in the simulation's order.
@@ -315,16 +338,16 @@ impl MissClassifier {
     }
 
     /// A store was performed by `core` at `addr`, at `key` in the simulation's order.
-    #[inline]
+    #[inline(always)]
     pub fn store(&mut self, core: u16, addr: u64, key: u64) {
         let line = addr >> self.line_shift;
         if self.loser_buckets[Self::bucket(line)] == 0 {
             return;
         }
         let word = self.word(addr);
-        let (memo_line, memo_epoch, words) = self.cores[core as usize].memo[(line as usize) % MEMO];
+        let set = &self.cores[core as usize].memo[Self::memo_slot(line)];
         // The memo keeps the first 64 words of a line; longer lines look the rest up.
-        if word < 64 && memo_line == line && memo_epoch == self.epoch && words & (1 << word) != 0 {
+        if word < 64 && set.iter().any(|&(l, e, words)| l == line && e == self.epoch && words & (1 << word) != 0) {
             return;
         }
         self.store_to_lost(core, line, addr, key);
@@ -334,7 +357,13 @@ impl MissClassifier {
     fn store_to_lost(&mut self, core: u16, line: LineAddr, addr: u64, key: u64) {
         let word = self.word(addr);
         let losses = &mut self.lost;
-        let Some(list) = losses.lines.get(&line) else { return };
+        let set = &mut self.cores[core as usize].memo[Self::memo_slot(line)];
+        let Some(list) = losses.lines.get(&line) else {
+            // No core has lost the line: no store to it matters until one does,
+            // which starts a new epoch.
+            remember(set, line, self.epoch, u64::MAX);
+            return;
+        };
         for &slot in list {
             if losses.core[slot as usize] != core {
                 let i = slot as usize * losses.words + word;
@@ -342,12 +371,7 @@ impl MissClassifier {
             }
         }
         let bit = if word < 64 { 1u64 << word } else { 0 };
-        let memo = &mut self.cores[core as usize].memo[(line as usize) % MEMO];
-        *memo = if memo.0 == line && memo.1 == self.epoch {
-            (line, self.epoch, memo.2 | bit)
-        } else {
-            (line, self.epoch, bit)
-        };
+        remember(set, line, self.epoch, bit);
     }
 
     /// `core`'s valid copy of `line` was taken away by another core's write.
