@@ -467,33 +467,37 @@ impl Simulator {
             return b;
         }
         let fill = scan.fill;
-        for step in fe.ahead_from(c, (scan.next - core.taken) as usize) {
+        // The walk keeps its position in locals (the hot loop of a replay).
+        let (mut at, mut next, mut bound) = (scan.at, scan.next, None);
+        let known = &mut core.known;
+        for step in fe.ahead_from(c, (next - core.taken) as usize) {
             match step {
                 Ahead::Access { gap, addr, writes } => {
-                    scan.at += gap;
+                    at += gap;
                     let idx = match l1.hit_frame(addr, writes) {
                         Some(idx) => idx as u32,
                         None => match fill {
                             Some((line, writable)) if l1.line_of(addr) == line && (writable || !writes) => FILLED,
                             _ => {
-                                scan.bound = Some(scan.at);
-                                return scan.at;
+                                bound = Some(at);
+                                break;
                             }
                         },
                     };
-                    core.known.push_back(idx);
-                    scan.at += hit_latency;
+                    known.push_back(idx);
+                    at += hit_latency;
                 }
-                Ahead::Compute(gap) => scan.at += gap,
+                Ahead::Compute(gap) => at += gap,
                 Ahead::Fence => {}
                 Ahead::Done => {
-                    scan.bound = Some(Cycle::MAX);
-                    return Cycle::MAX;
+                    bound = Some(Cycle::MAX);
+                    break;
                 }
             }
-            scan.next += 1;
+            next += 1;
         }
-        scan.at
+        (scan.at, scan.next, scan.bound) = (at, next, bound);
+        bound.unwrap_or(at)
     }
 
     /// Waiting core `c`'s miss completed at `now`: its relative scan becomes

@@ -113,6 +113,13 @@ impl CacheArray {
             .map(|w| base + w)
     }
 
+    /// The frame holding `line` in a state `ok` accepts (`ok` must reject `I`).
+    #[inline]
+    pub fn find_where(&self, line: LineAddr, ok: impl Fn(L1State) -> bool) -> Option<usize> {
+        let base = self.set_of(line) * self.ways;
+        self.frames[base..base + self.ways].iter().position(|f| f.line == line && ok(f.state)).map(|w| base + w)
+    }
+
     #[inline]
     pub fn frame(&self, idx: usize) -> &Frame {
         &self.frames[idx]

@@ -185,10 +185,10 @@ impl L1Controller {
     /// present with enough permission. Looks only.
     #[inline]
     pub fn hit_frame(&self, addr: u64, writes: bool) -> Option<usize> {
-        let idx = self.array.find(self.line_of(addr))?;
-        let state = self.array.frame(idx).state;
-        let ok = if writes { state.can_write() } else { state.can_read() };
-        ok.then_some(idx)
+        // One pass over the set: at most one frame holds a line in a state that
+        // may be read (a stale tag in I, or a transient state, grants nothing).
+        let line = self.line_of(addr);
+        self.array.find_where(line, |st| if writes { st.can_write() } else { st.can_read() })
     }
 
     /// Performs a hit in frame `idx`, which `hit_frame` chose for this access and
