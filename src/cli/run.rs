@@ -84,7 +84,7 @@ pub fn replay(
         Err(SimError::Frontend(e)) => anyhow::bail!("{e}"),
         Err(e) => return Ok(Replay::Failed(e.to_string())),
     }
-    let host = HostInfo { seconds, records: fe.records };
+    let host = HostInfo { seconds, records: fe.records() };
     let doc = report::json(protocol.name(), &sim.stats, &host);
     Ok(Replay::Done(Box::new(doc), Box::new(sim.stats.clone()), host))
 }

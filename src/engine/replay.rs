@@ -14,15 +14,20 @@ use super::{Ahead, Frontend, Step};
 pub struct TraceFrontend {
     streams: Vec<CoreStream>,
     stores: Vec<u64>,
-    /// Records handed to the engine so far.
-    pub records: u64,
-    /// Called every 2^20 records with the running total (progress bars).
+    /// Called with the running total of records handed to the engine, about
+    /// every 2^20 of them (progress bars); checked when a core starts a batch.
     pub progress: Option<Box<dyn FnMut(u64)>>,
+    next_report: u64,
 }
 
 impl TraceFrontend {
     pub fn new(streams: Vec<CoreStream>) -> Self {
-        TraceFrontend { stores: vec![0; streams.len()], streams, records: 0, progress: None }
+        TraceFrontend { stores: vec![0; streams.len()], streams, progress: None, next_report: PROGRESS_EVERY }
+    }
+
+    /// Records handed to the engine so far.
+    pub fn records(&self) -> u64 {
+        self.streams.iter().map(CoreStream::delivered).sum()
     }
 
     /// What each core's stream delivered.
@@ -51,28 +56,32 @@ impl TraceFrontend {
         Step::Access { gap: r.gap, access: Access { addr: r.addr, op }, reuse: r.reuse }
     }
 
-    #[inline]
-    fn delivered(&mut self) {
-        self.records += 1;
-        if self.records & 0xF_FFFF == 0
-            && let Some(p) = &mut self.progress
-        {
-            p(self.records);
+    /// A core started a new batch: time to tell the progress bar, perhaps.
+    #[cold]
+    fn new_batch(&mut self) {
+        if self.progress.is_some() {
+            let n = self.records();
+            if n >= self.next_report {
+                self.next_report = n + PROGRESS_EVERY;
+                if let Some(p) = &mut self.progress {
+                    p(n);
+                }
+            }
         }
     }
 }
+
+const PROGRESS_EVERY: u64 = 1 << 20;
 
 impl Frontend for TraceFrontend {
     #[inline]
     fn next(&mut self, core: usize) -> Result<Step, String> {
         if let Some(r) = self.streams[core].next_in_batch() {
-            let step = Self::step(&mut self.stores[core], core, r);
-            self.delivered();
-            return Ok(step);
+            return Ok(Self::step(&mut self.stores[core], core, r));
         }
         match self.streams[core].next() {
             Ok(Some(r)) => {
-                self.delivered();
+                self.new_batch();
                 Ok(Self::step(&mut self.stores[core], core, &r))
             }
             Ok(None) => Ok(Step::Done),

@@ -191,6 +191,12 @@ impl CoreStream {
         Some(r)
     }
 
+    /// Records delivered so far (`summary().records`, without the counting).
+    #[inline]
+    pub fn delivered(&self) -> u64 {
+        self.done.records + self.pos as u64
+    }
+
     /// The records of the current batch not yet delivered: what `next` will
     /// return without waiting for the decoder.
     #[inline]
