@@ -175,9 +175,11 @@ struct CoreView {
     fa: FullyAssociativeLru,
     seen: FxHashSet<LineAddr>,
     classes: MissClasses,
-    /// Lost lines this core stored to (direct-mapped by line), each with the
-    /// `epoch` it did so in and the words it stored to there since: a repeat store
-    /// changes nothing (a core's own stores come in order), so it skips the map.
+    /// Lines this core stored to (two-way sets, hashed by line), each with the
+    /// `epoch` it did so in and the words it stored to there since, or all ones
+    /// if no core had lost the line: a repeat store changes nothing (a core's
+    /// own stores come in order), so it skips the map. A loss anywhere starts a
+    /// new epoch, which empties every memo.
     memo: [[MemoEntry; 2]; MEMO],
 }
 
@@ -420,6 +422,32 @@ mod tests {
         cl.store(0, line_base + 8, order_key(9, Some(0)));
         cl.access(1, line_base + 8, true, Reuse::UNKNOWN, order_key(8, Some(1)));
         assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 1));
+    }
+
+    #[test]
+    fn the_store_memo_forgets_lines_nobody_lost_once_one_is_lost() {
+        // Line 5 shares its filter bucket with a line core 2 lost, so stores to
+        // it reach the memo, which remembers that nobody lost line 5 ...
+        let line = 5u64;
+        let other = (6..).find(|&l| MissClassifier::bucket(l) == MissClassifier::bucket(line)).unwrap();
+        // ... and a line in the same memo set, stored to by turns, must not
+        // evict it (two ways).
+        let rival = (other + 1..).find(|&l| MissClassifier::memo_slot(l) == MissClassifier::memo_slot(line)).unwrap();
+        let mut cl = MissClassifier::new(3, 4, 64);
+        let addr = |l: u64, word: u64| l * 64 + word * 8;
+        cl.access(2, addr(other, 0), true, Reuse::UNKNOWN, order_key(1, Some(2)));
+        cl.lost(2, other);
+        cl.access(1, addr(line, 3), true, Reuse::UNKNOWN, order_key(2, Some(1)));
+        for t in 3..6 {
+            cl.store(0, addr(line, 3), order_key(t, Some(0)));
+            cl.store(0, addr(rival, 0), order_key(t, Some(0)));
+        }
+        // Core 1 loses line 5: core 0's next store to word 3 is a true-sharing
+        // write for core 1, however often the memo saw that word before.
+        cl.lost(1, line);
+        cl.store(0, addr(line, 3), order_key(7, Some(0)));
+        cl.access(1, addr(line, 3), true, Reuse::UNKNOWN, order_key(8, Some(1)));
+        assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 0));
     }
 
     #[test]
