@@ -106,11 +106,7 @@ impl CacheArray {
     /// The frame holding `line` in a valid or transient state.
     #[inline]
     pub fn find(&self, line: LineAddr) -> Option<usize> {
-        let base = self.set_of(line) * self.ways;
-        self.frames[base..base + self.ways]
-            .iter()
-            .position(|f| f.line == line && f.state != L1State::I)
-            .map(|w| base + w)
+        self.find_where(line, |st| st != L1State::I)
     }
 
     /// The frame holding `line` in a state `ok` accepts (`ok` must reject `I`).

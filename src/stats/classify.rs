@@ -433,8 +433,8 @@ mod tests {
         // it reach the memo, which remembers that nobody lost line 5 ...
         let line = 5u64;
         let other = (6..).find(|&l| MissClassifier::bucket(l) == MissClassifier::bucket(line)).unwrap();
-        // ... and a line in the same memo set, stored to by turns, must not
-        // evict it (two ways).
+        // Stores by turns to a line in the same memo set exercise the set's
+        // replacement on the way.
         let rival = (other + 1..).find(|&l| MissClassifier::memo_slot(l) == MissClassifier::memo_slot(line)).unwrap();
         let mut cl = MissClassifier::new(3, 4, 64);
         let addr = |l: u64, word: u64| l * 64 + word * 8;
