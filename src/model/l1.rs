@@ -87,6 +87,8 @@ pub struct L1Controller {
     pub mshr: Option<Mshr>,
     pub wb: Vec<WbEntry>,
     line_shift: u32,
+    /// Words per line minus one (a power of two): the word of an address.
+    word_mask: usize,
 }
 
 impl L1Controller {
@@ -94,6 +96,7 @@ impl L1Controller {
         let array = CacheArray::new(spec.geometry, spec.policy, seed ^ spec.core as u64);
         L1Controller {
             line_shift: spec.geometry.line_shift(),
+            word_mask: spec.geometry.words() - 1,
             wb: Vec::with_capacity(spec.wb_entries),
             mshr: None,
             array,
@@ -108,7 +111,7 @@ impl L1Controller {
 
     #[inline]
     fn word_of(&self, addr: u64) -> usize {
-        ((addr >> 3) as usize) & (self.spec.geometry.words() - 1)
+        ((addr >> 3) as usize) & self.word_mask
     }
 
     /// The state of a line in this cache (I when absent).
