@@ -150,7 +150,8 @@ struct CoreCtx {
 }
 
 /// A queue of frame indices: a vector read from `head`, emptied when read out;
-/// entries already read are dropped once they are many (4096) and most of it.
+/// entries already read are dropped (`compact`, before a run of pushes) once
+/// they are many (4096) and most of it.
 #[derive(Clone, Debug, Default)]
 struct Frames {
     items: Vec<u32>,
@@ -160,12 +161,16 @@ struct Frames {
 impl Frames {
     #[inline]
     fn push_back(&mut self, idx: u32) {
+        self.items.push(idx);
+    }
+
+    /// Keeps memory bounded when the queue is never read out.
+    #[inline]
+    fn compact(&mut self) {
         if self.head >= 4096 && 2 * self.head >= self.items.len() {
-            // Keep memory bounded when the queue is never read out.
             self.items.drain(..self.head);
             self.head = 0;
         }
-        self.items.push(idx);
     }
 
     #[inline]
@@ -470,6 +475,7 @@ impl Simulator {
         // The walk keeps its position in locals (the hot loop of a replay).
         let (mut at, mut next, mut bound) = (scan.at, scan.next, None);
         let known = &mut core.known;
+        known.compact();
         for step in fe.ahead_from(c, (next - core.taken) as usize) {
             match step {
                 Ahead::Access { gap, addr, writes } => {
