@@ -246,6 +246,104 @@ pub(crate) fn decode<const FULL: bool>(buf: &[u8], prev: u64) -> Result<Option<(
     Ok(Some((Record { op, addr, size, gap, value, reuse: Reuse::UNKNOWN }, i)))
 }
 
+/// A varint inside a window that holds a whole longest record: one compare
+/// for the common one-byte case, no end-of-buffer checks.
+#[inline(always)]
+fn window_varint(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'static str> {
+    let b = w.get(*i).copied().unwrap_or(0x80);
+    if b < 0x80 {
+        *i += 1;
+        return Ok(u64::from(b));
+    }
+    window_varint_long(w, i)
+}
+
+/// A varint of two or more bytes: up to eight at once, 7-bit groups gathered
+/// with masks and shifts; longer ones byte by byte.
+#[inline(always)]
+fn window_varint_long(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'static str> {
+    let Some(Ok(bytes)) = w.get(*i..*i + 8).map(<[u8; 8]>::try_from) else {
+        return varint_slow(w, i);
+    };
+    let x = u64::from_le_bytes(bytes);
+    let stops = !x & 0x8080_8080_8080_8080;
+    if stops == 0 {
+        return varint_slow(w, i);
+    }
+    // Keep the bytes up to the first without a continuation bit.
+    let x = x & (stops ^ (stops - 1)) & 0x7f7f_7f7f_7f7f_7f7f;
+    *i += (stops.trailing_zeros() as usize + 1) / 8;
+    let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    Ok((x & 0x0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4))
+}
+
+#[cold]
+#[inline(never)]
+fn varint_slow(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'static str> {
+    match varint::<true>(w, i)? {
+        Some(v) => Ok(v),
+        // Five varints of at most 10 bytes and a tag always fit the window.
+        None => Err("varint longer than 64 bits"),
+    }
+}
+
+/// Decodes the record at the start of `w`, which holds at least a longest
+/// record's bytes: the record and its length.
+#[inline(always)]
+fn decode_window(w: &[u8; MAX_RECORD], prev: u64) -> Result<(Record, usize), &'static str> {
+    let tag = w[0];
+    let mut i = 1;
+    let gap = if tag & 0x10 != 0 { window_varint(w, &mut i)? } else { 0 };
+    let z = window_varint(w, &mut i)?;
+    let addr = prev.wrapping_add((z >> 1) ^ (z & 1).wrapping_neg());
+    let size = match SIZES.get(usize::from(tag >> 5)) {
+        Some(&s) => s,
+        None => u32::try_from(window_varint(w, &mut i)?).map_err(|_| "size above 32 bits")?,
+    };
+    let value = if tag & 0x08 != 0 { Some(window_varint(w, &mut i)?) } else { None };
+    const OPS: [Option<TraceOp>; 5] =
+        [None, Some(TraceOp::Read), Some(TraceOp::Write), Some(TraceOp::Swap), Some(TraceOp::FetchAdd)];
+    let op = match OPS.get(usize::from(tag & 0x07)) {
+        Some(&op) => op,
+        None if tag & 0x07 == 5 => Some(TraceOp::Cas { expected: window_varint(w, &mut i)? }),
+        None => return Err("invalid op code"),
+    };
+    Ok((Record { op, addr, size, gap, value, reuse: Reuse::UNKNOWN }, i))
+}
+
+/// Decodes up to `run` records from `buf` at `*pos` while a longest record
+/// still fits, appending them to `out`; returns how many.
+fn decode_run(
+    buf: &[u8],
+    pos: &mut usize,
+    prev: &mut u64,
+    run: usize,
+    out: &mut Vec<Record>,
+) -> Result<usize, &'static str> {
+    let (mut p, mut a) = (*pos, *prev);
+    let mut n = 0;
+    let result = loop {
+        if n == run {
+            break Ok(n);
+        }
+        let Some(Ok(w)) = buf.get(p..p + MAX_RECORD).map(<&[u8; MAX_RECORD]>::try_from) else {
+            break Ok(n);
+        };
+        match decode_window(w, a) {
+            Ok((rec, len)) => {
+                out.push(rec);
+                p += len;
+                a = rec.addr;
+                n += 1;
+            }
+            Err(what) => break Err(what),
+        }
+    };
+    (*pos, *prev) = (p, a);
+    result
+}
+
 /// Decodes one core's section.
 pub(crate) struct BinCoreDecoder {
     src: Box<dyn Read + Send>,
@@ -357,23 +455,8 @@ impl CoreDecoder for BinCoreDecoder {
             // Fast run: whole records while a longest one would still fit in
             // the buffer, up to the batch size and the section's count.
             let run = (max - out.len()).min((self.expected - self.decoded) as usize);
-            let (mut pos, mut prev, mut n) = (self.pos, self.prev, 0);
-            while n < run && self.end - pos >= MAX_RECORD {
-                match decode::<true>(&self.buf[pos..self.end], prev) {
-                    Ok(Some((rec, len))) => {
-                        out.push(rec);
-                        pos += len;
-                        prev = rec.addr;
-                        n += 1;
-                    }
-                    Ok(None) => break, // cannot happen with MAX_RECORD bytes
-                    Err(what) => {
-                        self.pos = pos;
-                        return Err(self.err(BinErrorKind::Corrupt(what)));
-                    }
-                }
-            }
-            (self.pos, self.prev) = (pos, prev);
+            let n = decode_run(&self.buf[..self.end], &mut self.pos, &mut self.prev, run, out)
+                .map_err(|what| self.err(BinErrorKind::Corrupt(what)))?;
             self.decoded += n as u64;
             if out.len() >= max {
                 break;
@@ -513,6 +596,56 @@ mod tests {
         }
         // A course-trace access with a gap is 6 bytes, the next one 2.
         assert_eq!(lens, [6, 2, 18, 4, 3]);
+    }
+
+    /// The window decoder (the replay path) agrees with the byte-at-a-time one
+    /// on varints of every length, in every field, wherever they sit.
+    #[test]
+    fn window_decoder_matches_the_careful_one() {
+        let widths: Vec<u64> =
+            (0..64).flat_map(|b| [(1u64 << b) - 1, 1 << b, (1 << b) | 1]).chain([u64::MAX]).collect();
+        let mut recs = Vec::new();
+        let mut addr = 0u64;
+        for (k, &w) in widths.iter().enumerate() {
+            // Deltas of both signs and every size; gaps, values and sizes too.
+            addr = if k % 2 == 0 { addr.wrapping_add(w) } else { addr.wrapping_sub(w) };
+            recs.push(Record::access(TraceOp::Read, addr, 4, w));
+            let value = Some(w.rotate_left(k as u32));
+            recs.push(Record { value, ..Record::access(TraceOp::Cas { expected: w }, addr ^ w, w as u32, 0) });
+            recs.push(Record::compute(w));
+        }
+        let mut buf = Vec::new();
+        let mut prev = 0;
+        let mut starts = Vec::new();
+        for r in &recs {
+            starts.push(buf.len());
+            encode(&mut buf, r, prev);
+            prev = r.addr;
+        }
+        buf.resize(buf.len() + MAX_RECORD, 0);
+        let mut prev = 0;
+        for (r, &at) in recs.iter().zip(&starts) {
+            let w: &[u8; MAX_RECORD] = buf[at..at + MAX_RECORD].try_into().unwrap();
+            let careful = decode::<false>(&buf[at..], prev).unwrap().unwrap();
+            assert_eq!(decode_window(w, prev), Ok(careful));
+            assert_eq!(careful.0, *r);
+            prev = r.addr;
+        }
+        // The batch loop stops at its count, or where a longest record may no
+        // longer fit (the padding would decode as records of zeros).
+        let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
+        assert_eq!(decode_run(&buf, &mut pos, &mut prev, recs.len(), &mut out), Ok(recs.len()));
+        assert_eq!(out, recs);
+        let end = starts[recs.len() - 1] + 1;
+        let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
+        let n = decode_run(&buf[..end], &mut pos, &mut prev, usize::MAX, &mut out).unwrap();
+        assert_eq!(out[..], recs[..n]);
+        assert!(end - pos < MAX_RECORD && n < recs.len());
+        let mut bad = buf.clone();
+        bad[starts[5]] = 0x06;
+        let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
+        assert!(decode_run(&bad, &mut pos, &mut prev, recs.len(), &mut out).is_err());
+        assert_eq!((pos, out.len()), (starts[5], 5));
     }
 
     #[test]
