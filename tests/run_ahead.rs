@@ -31,13 +31,13 @@
 
 use cohsim::config::{ByteSize, SystemConfig};
 use cohsim::engine::replay::TraceFrontend;
-use cohsim::engine::{Ahead, Frontend, RunOptions, Simulator, Step};
+use cohsim::engine::{Ahead, Frontend, Plain, RunOptions, Simulator, Step};
 use cohsim::model::cache::ReplacementPolicy;
 use cohsim::model::network::Topology;
 use cohsim::protocol::Protocol;
 use cohsim::stats::Stats;
 use cohsim::stats::classify::ReuseTracker;
-use cohsim::trace::{CoreStream, Pattern, Record, generate};
+use cohsim::trace::{CoreStream, Pattern, Record, TraceOp, generate};
 use proptest::prelude::*;
 
 /// One random machine and workload.
@@ -92,12 +92,37 @@ impl Shape {
 
     /// Replays `records` on this machine; `Err` carries the engine's error.
     fn run(&self, records: Vec<Vec<Record>>, exact: bool) -> Result<Stats, String> {
-        let opts = RunOptions { check: true, classify: true, exact, jitter: self.jitter, ..Default::default() };
+        self.run_with(records, exact, true)
+    }
+
+    /// `run`, with or without the invariant checker (without it, the engine
+    /// takes a trace's plain hits through `Frontend::take_plain`).
+    fn run_with(&self, records: Vec<Vec<Record>>, exact: bool, check: bool) -> Result<Stats, String> {
+        Ok(self.run_full(records, exact, check)?.0)
+    }
+
+    /// Also what the machine holds at the end: per touched line, every L1's
+    /// state and data and the memory's copy.
+    fn run_full(&self, records: Vec<Vec<Record>>, exact: bool, check: bool) -> Result<(Stats, Vec<String>), String> {
+        let opts = RunOptions { check, classify: true, exact, jitter: self.jitter, ..Default::default() };
         let mut sim = Simulator::new(self.config(), opts);
+        let shift = self.l1.2.trailing_zeros();
+        let mut lines: Vec<u64> =
+            records.iter().flatten().filter(|r| r.op.is_some()).map(|r| r.addr >> shift).collect();
+        lines.sort_unstable();
+        lines.dedup();
         let streams = records.into_iter().enumerate().map(|(c, r)| CoreStream::from_records(c, r)).collect();
         let mut fe = Windowed { inner: TraceFrontend::new(streams), window: self.window };
         sim.run(&mut fe).map_err(|e| e.to_string())?;
-        Ok(sim.stats)
+        let held = lines
+            .iter()
+            .map(|&line| {
+                let l1s: Vec<_> = sim.l1s.iter().map(|l1| (l1.state_of(line).name(), l1.data_of(line))).collect();
+                let memory = sim.dirs[line as usize % sim.dirs.len()].memory_line(line);
+                format!("{line:#x}: {l1s:?} memory {memory:?}")
+            })
+            .collect();
+        Ok((sim.stats, held))
     }
 }
 
@@ -126,6 +151,44 @@ impl Frontend for Windowed {
             return None;
         }
         self.inner.ahead(core, i)
+    }
+
+    fn take_plain(&mut self, core: usize, mut take: impl FnMut(Plain) -> bool) {
+        let mut left = self.window.unwrap_or(usize::MAX);
+        self.inner.take_plain(core, |p| {
+            if left == 0 {
+                return false;
+            }
+            left -= 1;
+            take(p)
+        })
+    }
+}
+
+/// Turns about one record in `1 << rarity` into something other than a plain
+/// load or store without a value: a store with one, an atomic, a compute-only
+/// step (the front end's fast path must stop at each and leave it to `next`).
+fn spice(records: &mut [Vec<Record>], seed: u64, rarity: u32) {
+    let mut x = seed | 1;
+    for r in records.iter_mut().flatten() {
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if x & ((1 << rarity) - 1) != 0 {
+            continue;
+        }
+        let v = x >> 40;
+        match (x >> 20) % 5 {
+            0 => *r = Record { value: Some(v), ..Record::access(TraceOp::Write, r.addr, r.size, r.gap) },
+            1 => r.op = Some(TraceOp::Swap),
+            2 => r.op = Some(TraceOp::FetchAdd),
+            3 => {
+                r.op = Some(TraceOp::Cas { expected: v & 3 });
+                r.value = Some(v);
+            }
+            _ => *r = Record::compute(r.gap + v % 7),
+        }
     }
 }
 
@@ -221,6 +284,20 @@ proptest! {
         };
         prop_assert!(fast.totals().misses > 0);
         prop_assert_eq!(fast, exact);
+    }
+
+    /// The plain-hit fast path (no checker) against exact order with the
+    /// checker, on traces with stores that carry values, atomics and
+    /// compute-only steps among the plain accesses.
+    #[test]
+    fn plain_path_matches_exact_order(shape in arb_shape(), spice_seed in any::<u64>(), rarity in 2u32..6) {
+        prop_assume!(shape.config().validate().is_ok());
+        let mut records = shape.records();
+        spice(&mut records, spice_seed, rarity);
+        let plain = shape.run_full(records.clone(), false, false).map_err(TestCaseError::fail)?;
+        let exact = shape.run_full(records, true, true).map_err(TestCaseError::fail)?;
+        prop_assert!(plain.0.totals().hits > 0);
+        prop_assert_eq!(plain, exact);
     }
 
     #[test]

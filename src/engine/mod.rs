@@ -87,6 +87,18 @@ pub enum Ahead {
     Done,
 }
 
+/// A plain load or store, as a front end's fast path offers it (see
+/// [`Frontend::take_plain`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plain {
+    /// Compute cycles before the access.
+    pub gap: Cycle,
+    pub addr: u64,
+    /// The value a store writes; `None` for a load.
+    pub store: Option<u64>,
+    pub reuse: Reuse,
+}
+
 /// The source of each core's operations: a trace, a program, a random tester.
 pub trait Frontend {
     fn next(&mut self, core: usize) -> Result<Step, String>;
@@ -108,6 +120,15 @@ pub trait Frontend {
     fn ahead_from(&self, core: usize, from: usize) -> impl Iterator<Item = Ahead> {
         (from..).map_while(move |i| self.ahead(core, i))
     }
+    /// A fast path for front ends that hold a core's future as plain loads and
+    /// stores (a trace's decoded batch): offers `core`'s next steps to `take`, in
+    /// order, while they are loads and stores it holds and `take` accepts them
+    /// (returns `true`). Each accepted step counts as returned by `next`; the
+    /// step `take` refuses is still the next one. Only for front ends that do
+    /// not want values. The default offers nothing: every step goes through
+    /// `next`.
+    #[inline]
+    fn take_plain(&mut self, _core: usize, _take: impl FnMut(Plain) -> bool) {}
 }
 
 /// Why a run stopped early.
@@ -171,6 +192,11 @@ impl Frames {
             self.items.drain(..self.head);
             self.head = 0;
         }
+    }
+
+    #[inline]
+    fn front(&self) -> Option<u32> {
+        self.items.get(self.head).copied()
     }
 
     #[inline]
@@ -476,14 +502,15 @@ impl Simulator {
         let (mut at, mut next, mut bound) = (scan.at, scan.next, None);
         let known = &mut core.known;
         known.compact();
+        let probe = l1.hit_probe();
         for step in fe.ahead_from(c, (next - core.taken) as usize) {
             match step {
                 Ahead::Access { gap, addr, writes } => {
                     at += gap;
-                    let idx = match l1.hit_frame(addr, writes) {
+                    let idx = match probe.frame(addr, writes) {
                         Some(idx) => idx as u32,
                         None => match fill {
-                            Some((line, writable)) if l1.line_of(addr) == line && (writable || !writes) => FILLED,
+                            Some((line, writable)) if probe.line_of(addr) == line && (writable || !writes) => FILLED,
                             _ => {
                                 bound = Some(at);
                                 break;
@@ -888,7 +915,52 @@ impl Simulator {
         let core = &mut self.cores[c];
         let mut time = core.time;
         let mut pending = core.deferred.take();
+        // Plain loads and stores the front end offers directly, while they hit:
+        // the same effects as the loop below, without building a `Step` each.
+        let plain = self.checker.is_none() && !wants_values;
+        let classifier = &mut self.classifier;
         let result = loop {
+            if plain && pending.is_none() {
+                fe.take_plain(c, |p| {
+                    let at = time + p.gap;
+                    if at >= horizon {
+                        return false;
+                    }
+                    let writes = p.store.is_some();
+                    let frame = match core.known.front() {
+                        Some(idx) if idx != FILLED && l1.array.frame(idx as usize).line == l1.line_of(p.addr) => {
+                            Some(idx as usize)
+                        }
+                        _ => l1.hit_frame(p.addr, writes),
+                    };
+                    let Some(idx) = frame else {
+                        return false;
+                    };
+                    core.known.pop_front();
+                    core.taken += 1;
+                    stats.compute_cycles += p.gap;
+                    l1.hit_plain(idx, p.addr, p.store);
+                    if writes {
+                        stats.stores += 1;
+                    } else {
+                        stats.loads += 1;
+                    }
+                    stats.hits += 1;
+                    if let Some(cl) = classifier
+                        && (writes || !p.reuse.is_known())
+                    {
+                        let key = order_key(at, Some(c as u16));
+                        if !p.reuse.is_known() {
+                            cl.access(c as u16, p.addr, false, p.reuse, key);
+                        }
+                        if writes {
+                            cl.store(c as u16, p.addr, key);
+                        }
+                    }
+                    time = at + hit_latency;
+                    true
+                });
+            }
             let (access, reuse) = match pending.take() {
                 Some(a) => a,
                 None => match fe.next(c) {
@@ -945,7 +1017,7 @@ impl Simulator {
             }
             // A hit whose reuse the decoder worked out tells the classifier
             // nothing; only its stores matter.
-            if let Some(cl) = &mut self.classifier
+            if let Some(cl) = classifier
                 && (stored.is_some() || !reuse.is_known())
             {
                 let key = order_key(time, Some(c as u16));

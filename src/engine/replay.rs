@@ -9,7 +9,7 @@
 use crate::model::{Access, MemOp};
 use crate::trace::{CoreStream, Record, StreamSummary, TraceOp};
 
-use super::{Ahead, Frontend, Step};
+use super::{Ahead, Frontend, Plain, Step};
 
 pub struct TraceFrontend {
     streams: Vec<CoreStream>,
@@ -91,6 +91,28 @@ impl Frontend for TraceFrontend {
 
     fn wants_values(&self) -> bool {
         false
+    }
+
+    #[inline]
+    fn take_plain(&mut self, core: usize, mut take: impl FnMut(Plain) -> bool) {
+        let stream = &mut self.streams[core];
+        let stores = &mut self.stores[core];
+        let mut n = 0;
+        for r in stream.ahead() {
+            let (store, numbered) = match (r.op, r.value) {
+                (Some(TraceOp::Read), _) => (None, false),
+                (Some(TraceOp::Write), Some(v)) => (Some(v), false),
+                // The value `step` would give it.
+                (Some(TraceOp::Write), None) => (Some(((core as u64 + 1) << 48) | (*stores + 1)), true),
+                _ => break,
+            };
+            if !take(Plain { gap: r.gap, addr: r.addr, store, reuse: r.reuse }) {
+                break;
+            }
+            *stores += u64::from(numbered);
+            n += 1;
+        }
+        stream.skip(n);
     }
 
     #[inline]

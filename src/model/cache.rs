@@ -57,6 +57,10 @@ pub struct Frame {
 
 const EMPTY: Frame = Frame { line: 0, state: L1State::I, dirty: false };
 
+/// In a hit tag: no line (line addresses are byte addresses shifted right, so
+/// never all ones).
+const NO_LINE: LineAddr = LineAddr::MAX;
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CacheArray {
     sets: usize,
@@ -64,6 +68,10 @@ pub struct CacheArray {
     words: usize,
     policy: ReplacementPolicy,
     frames: Vec<Frame>,
+    /// Per frame, derived from its line and state: the line it serves loads
+    /// for and the line it serves stores for ([`NO_LINE`] when none), so a hit
+    /// lookup is one compare per way. Kept in step by every frame update.
+    hit_tags: Vec<[LineAddr; 2]>,
     data: Vec<u64>,
     /// LRU: last-use stamp per frame. Tree-PLRU: one bit vector (as a u64) per set.
     recency: Vec<u64>,
@@ -86,6 +94,7 @@ impl CacheArray {
             words,
             policy,
             frames: vec![EMPTY; sets * ways],
+            hit_tags: vec![[NO_LINE; 2]; sets * ways],
             data: vec![0; sets * ways * words],
             recency,
             clock: 0,
@@ -121,9 +130,36 @@ impl CacheArray {
         &self.frames[idx]
     }
 
+    /// Replaces a frame (its line, state and dirty bit).
     #[inline]
-    pub fn frame_mut(&mut self, idx: usize) -> &mut Frame {
-        &mut self.frames[idx]
+    pub fn set_frame(&mut self, idx: usize, frame: Frame) {
+        self.frames[idx] = frame;
+        let f = &self.frames[idx];
+        let tag = |ok: bool| if ok { f.line } else { NO_LINE };
+        self.hit_tags[idx] = [tag(f.state.can_read()), tag(f.state.can_write())];
+    }
+
+    #[inline]
+    pub fn set_state(&mut self, idx: usize, state: L1State) {
+        self.set_frame(idx, Frame { state, ..self.frames[idx] });
+    }
+
+    #[inline]
+    pub fn set_dirty(&mut self, idx: usize, dirty: bool) {
+        self.frames[idx].dirty = dirty;
+    }
+
+    /// The frame an access to `line` would hit in now: the line is present
+    /// in a state that may be read (or written, for a store).
+    #[inline]
+    pub fn hit_frame(&self, line: LineAddr, writes: bool) -> Option<usize> {
+        self.probe().frame(line, writes)
+    }
+
+    /// A read-only view for many hit lookups in a row.
+    #[inline]
+    pub fn probe(&self) -> Probe<'_> {
+        Probe { tags: &self.hit_tags, set_mask: self.sets - 1, ways: self.ways }
     }
 
     #[inline]
@@ -227,18 +263,36 @@ impl CacheArray {
     /// Put `line` into an empty frame with the given state; data words zeroed.
     pub fn install(&mut self, idx: usize, line: LineAddr, state: L1State) {
         debug_assert_eq!(self.frames[idx].state, L1State::I);
-        self.frames[idx] = Frame { line, state, dirty: false };
+        self.set_frame(idx, Frame { line, state, dirty: false });
         self.data_mut(idx).fill(0);
         self.touch(idx);
     }
 
     pub fn invalidate(&mut self, idx: usize) {
-        self.frames[idx] = EMPTY;
+        self.set_frame(idx, EMPTY);
     }
 
     /// Every valid or transient frame: (frame index, frame).
     pub fn valid_frames(&self) -> impl Iterator<Item = (usize, &Frame)> {
         self.frames.iter().enumerate().filter(|(_, f)| f.state != L1State::I)
+    }
+}
+
+/// Hit lookups against one cache array (see [`CacheArray::probe`]): the
+/// geometry in locals, the tags as a plain slice.
+#[derive(Clone, Copy, Debug)]
+pub struct Probe<'a> {
+    tags: &'a [[LineAddr; 2]],
+    set_mask: usize,
+    ways: usize,
+}
+
+impl Probe<'_> {
+    #[inline]
+    pub fn frame(&self, line: LineAddr, writes: bool) -> Option<usize> {
+        let base = (line as usize & self.set_mask) * self.ways;
+        let set = self.tags.get(base..base + self.ways)?;
+        set.iter().position(|t| t[usize::from(writes)] == line).map(|w| base + w)
     }
 }
 
@@ -264,6 +318,30 @@ mod tests {
         }
     }
 
+    /// The hit tags follow every kind of frame update: a hit lookup always
+    /// agrees with a search of the frames by state.
+    #[test]
+    fn hit_tags_follow_the_frames() {
+        let mut rng = crate::rng::SplitMix64::new(11);
+        let mut c = CacheArray::new(geometry(4), ReplacementPolicy::Lru, 3);
+        for _ in 0..20_000 {
+            let line = rng.below(24);
+            let idx = (c.set_of(line) * c.ways()) + rng.below(4) as usize;
+            let state = L1State::ALL[rng.below(L1State::ALL.len() as u64) as usize];
+            match rng.below(4) {
+                0 if c.frame(idx).state == L1State::I => c.install(idx, line, state),
+                0 | 1 => c.set_state(idx, state),
+                2 => c.invalidate(idx),
+                _ => c.set_frame(idx, Frame { line, state, dirty: rng.below(2) == 1 }),
+            }
+            let probe = rng.below(24);
+            for writes in [false, true] {
+                let by_state = c.find_where(probe, |st| if writes { st.can_write() } else { st.can_read() });
+                assert_eq!(c.hit_frame(probe, writes), by_state);
+            }
+        }
+    }
+
     #[test]
     fn transient_frames_are_never_victims() {
         for policy in [ReplacementPolicy::Lru, ReplacementPolicy::TreePlru, ReplacementPolicy::Random] {
@@ -275,7 +353,7 @@ mod tests {
             for _ in 0..10 {
                 assert_eq!(c.victim(8), Some(b));
             }
-            c.frame_mut(b).state = L1State::SM_AD;
+            c.set_state(b, L1State::SM_AD);
             assert_eq!(c.victim(8), None);
         }
     }

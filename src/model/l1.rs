@@ -12,7 +12,7 @@
 //! Evicted owned or shared lines wait for their Put-Ack in the write-back buffer
 //! (`wb_entries` deep), which frees the frame for the incoming line at once.
 
-use super::cache::{CacheArray, CacheGeometry, ReplacementPolicy};
+use super::cache::{CacheArray, CacheGeometry, Probe, ReplacementPolicy};
 use super::{
     Access, Ctrl, Handled, LineAddr, LineData, MemOp, Msg, MsgKind, Mutation, NodeId, Note, Outbox, Primitive as P,
     ProtocolError, Tags,
@@ -71,6 +71,26 @@ pub enum AccessOutcome {
     /// Cannot start now (the MSHR or write-back buffer is busy, or the line is on
     /// its way out): retry after this controller handles a message.
     Blocked,
+}
+
+/// See [`L1Controller::hit_probe`].
+#[derive(Clone, Copy, Debug)]
+pub struct HitProbe<'a> {
+    probe: Probe<'a>,
+    line_shift: u32,
+}
+
+impl HitProbe<'_> {
+    #[inline]
+    pub fn line_of(&self, addr: u64) -> LineAddr {
+        addr >> self.line_shift
+    }
+
+    /// [`L1Controller::hit_frame`].
+    #[inline]
+    pub fn frame(&self, addr: u64, writes: bool) -> Option<usize> {
+        self.probe.frame(self.line_of(addr), writes)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,7 +157,7 @@ impl L1Controller {
     pub fn corrupt_state(&mut self, line: LineAddr, state: L1State) -> bool {
         match self.locate(line) {
             Loc::Frame(i) => {
-                self.array.frame_mut(i).state = state;
+                self.array.set_state(i, state);
                 true
             }
             Loc::Wb(i) => {
@@ -190,8 +210,29 @@ impl L1Controller {
     pub fn hit_frame(&self, addr: u64, writes: bool) -> Option<usize> {
         // One pass over the set: at most one frame holds a line in a state that
         // may be read (a stale tag in I, or a transient state, grants nothing).
-        let line = self.line_of(addr);
-        self.array.find_where(line, |st| if writes { st.can_write() } else { st.can_read() })
+        self.array.hit_frame(self.line_of(addr), writes)
+    }
+
+    /// `hit_at` for a plain load (`store` is `None`) or store: the same effect,
+    /// without an `Access` to dispatch on.
+    #[inline(always)]
+    pub fn hit_plain(&mut self, idx: usize, addr: u64, store: Option<u64>) {
+        debug_assert_eq!(self.hit_frame(addr, store.is_some()), Some(idx));
+        self.array.touch(idx);
+        if let Some(v) = store {
+            let word = self.word_of(addr);
+            *self.array.word_mut(idx, word) = v;
+            if self.array.frame(idx).state != L1State::M {
+                self.array.set_state(idx, L1State::M);
+            }
+            self.array.set_dirty(idx, true);
+        }
+    }
+
+    /// `hit_frame` for many accesses in a row, with the geometry in locals.
+    #[inline]
+    pub fn hit_probe(&self) -> HitProbe<'_> {
+        HitProbe { probe: self.array.probe(), line_shift: self.line_shift }
     }
 
     /// Performs a hit in frame `idx`, which `hit_frame` chose for this access and
@@ -208,9 +249,10 @@ impl L1Controller {
         }
         let (_, new) = access.op.apply(old);
         *slot = new;
-        let frame = self.array.frame_mut(idx);
-        frame.state = L1State::M;
-        frame.dirty = true;
+        if self.array.frame(idx).state != L1State::M {
+            self.array.set_state(idx, L1State::M);
+        }
+        self.array.set_dirty(idx, true);
         (old, Some(new))
     }
 
@@ -508,7 +550,7 @@ impl L1Controller {
         let (loaded, new) = access.op.apply(data[word]);
         let stored = if access.op.writes() {
             data[word] = new;
-            self.array.frame_mut(idx).dirty = true;
+            self.array.set_dirty(idx, true);
             Some(new)
         } else {
             None
@@ -560,11 +602,10 @@ impl L1Controller {
                 self.array.invalidate(idx);
             }
             Loc::Frame(idx) => {
-                let frame = self.array.frame_mut(idx);
-                frame.state = to;
+                self.array.set_state(idx, to);
                 match to {
-                    L1State::M => frame.dirty = true,
-                    L1State::S | L1State::E => frame.dirty = false,
+                    L1State::M => self.array.set_dirty(idx, true),
+                    L1State::S | L1State::E => self.array.set_dirty(idx, false),
                     _ => {}
                 }
             }

@@ -204,6 +204,14 @@ impl CoreStream {
         &self.batch[self.pos..]
     }
 
+    /// Delivers the next `n` records of the current batch (`n` at most
+    /// `ahead().len()`), as if by `n` calls to `next`.
+    #[inline]
+    pub fn skip(&mut self, n: usize) {
+        debug_assert!(n <= self.ahead().len());
+        self.pos = (self.pos + n).min(self.batch.len());
+    }
+
     /// Counts of the records delivered so far (and, once the stream has
     /// ended, the instruction fetches it skipped).
     pub fn summary(&self) -> StreamSummary {

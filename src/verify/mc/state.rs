@@ -414,7 +414,7 @@ impl World {
             l1.wb.push(crate::model::l1::WbEntry { line: line as u64, state, dirty, data: smallvec![word] });
         } else {
             l1.array.install(line, line as u64, state);
-            l1.array.frame_mut(line).dirty = dirty;
+            l1.array.set_dirty(line, dirty);
             l1.array.data_mut(line)[0] = word;
         }
     }
@@ -474,7 +474,7 @@ fn poison_waiting(l1: &mut L1Controller, lines: usize) {
 fn copy_l1(dst: &mut L1Controller, src: &L1Controller) {
     let frames = src.spec.geometry.sets();
     for i in 0..frames {
-        *dst.array.frame_mut(i) = *src.array.frame(i);
+        dst.array.set_frame(i, *src.array.frame(i));
         dst.array.data_mut(i).copy_from_slice(src.array.data(i));
     }
     dst.mshr.clone_from(&src.mshr);
