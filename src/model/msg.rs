@@ -197,8 +197,14 @@ impl Tags {
     pub fn contains(self, p: Primitive) -> bool {
         self.0 & (1 << p as u16) != 0
     }
+    /// The primitives in the set, in catalogue order (one step per set bit).
     pub fn iter(self) -> impl Iterator<Item = Primitive> {
-        Primitive::ALL.into_iter().filter(move |p| self.contains(*p))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits.wrapping_sub(1);
+            Primitive::ALL.get(i).copied()
+        })
     }
 }
 
@@ -254,5 +260,19 @@ impl Msg {
     /// Size on the wire: a header, plus the line when data travels.
     pub fn bytes(&self) -> u32 {
         CONTROL_BYTES + self.data.as_ref().map_or(0, |d| 8 * d.len() as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_iterate_their_primitives_in_catalogue_order() {
+        for bits in 0..=u16::MAX {
+            let tags = Tags(bits);
+            let want: Vec<Primitive> = Primitive::ALL.into_iter().filter(|&p| tags.contains(p)).collect();
+            assert_eq!(tags.iter().collect::<Vec<_>>(), want);
+        }
     }
 }
