@@ -170,48 +170,51 @@ struct CoreCtx {
     known: Frames,
 }
 
-/// A queue of frame indices: a vector read from `head`, emptied when read out;
-/// entries already read are dropped (`compact`, before a run of pushes) once
-/// they are many (4096) and most of it.
-#[derive(Clone, Debug, Default)]
+/// A queue of frame indices: a ring of [`KNOWN`] entries, so a scan knows at
+/// most that many hits ahead (past them the scan stops as at an unknown step).
+#[derive(Clone, Debug)]
 struct Frames {
-    items: Vec<u32>,
-    head: usize,
+    items: Box<[u32; KNOWN]>,
+    /// Free-running positions: entries `head..tail` (mod `KNOWN`) are queued.
+    head: u32,
+    tail: u32,
+}
+
+/// Hits a scan may know ahead of a core: a trace batch's worth.
+const KNOWN: usize = 4096;
+
+impl Default for Frames {
+    fn default() -> Self {
+        Frames { items: Box::new([0; KNOWN]), head: 0, tail: 0 }
+    }
 }
 
 impl Frames {
+    /// Queues `idx`; `false` (and nothing queued) when the ring is full.
     #[inline]
-    fn push_back(&mut self, idx: u32) {
-        self.items.push(idx);
-    }
-
-    /// Keeps memory bounded when the queue is never read out.
-    #[inline]
-    fn compact(&mut self) {
-        if self.head >= 4096 && 2 * self.head >= self.items.len() {
-            self.items.drain(..self.head);
-            self.head = 0;
+    fn push_back(&mut self, idx: u32) -> bool {
+        if self.tail.wrapping_sub(self.head) as usize >= KNOWN {
+            return false;
         }
+        self.items[self.tail as usize % KNOWN] = idx;
+        self.tail = self.tail.wrapping_add(1);
+        true
     }
 
     #[inline]
     fn front(&self) -> Option<u32> {
-        self.items.get(self.head).copied()
+        (self.head != self.tail).then(|| self.items[self.head as usize % KNOWN])
     }
 
     #[inline]
     fn pop_front(&mut self) -> Option<u32> {
-        let idx = *self.items.get(self.head)?;
-        self.head += 1;
-        if self.head == self.items.len() {
-            self.clear();
-        }
+        let idx = self.front()?;
+        self.head = self.head.wrapping_add(1);
         Some(idx)
     }
 
     fn clear(&mut self) {
-        self.items.clear();
-        self.head = 0;
+        (self.head, self.tail) = (0, 0);
     }
 }
 
@@ -488,8 +491,8 @@ impl Simulator {
             core.known.clear();
             if let Some((a, _)) = core.deferred {
                 match l1.hit_frame(a.addr, a.op.writes()) {
-                    Some(idx) => core.known.push_back(idx as u32),
-                    None => scan.bound = Some(at),
+                    Some(idx) if core.known.push_back(idx as u32) => {}
+                    _ => scan.bound = Some(at),
                 }
                 scan.at += hit_latency;
             }
@@ -501,7 +504,6 @@ impl Simulator {
         // The walk keeps its position in locals (the hot loop of a replay).
         let (mut at, mut next, mut bound) = (scan.at, scan.next, None);
         let known = &mut core.known;
-        known.compact();
         let probe = l1.hit_probe();
         for step in fe.ahead_from(c, (next - core.taken) as usize) {
             match step {
@@ -517,7 +519,11 @@ impl Simulator {
                             }
                         },
                     };
-                    known.push_back(idx);
+                    if !known.push_back(idx) {
+                        // As far as the scan may know ahead: what follows is unknown.
+                        bound = Some(at);
+                        break;
+                    }
                     at += hit_latency;
                 }
                 Ahead::Compute(gap) => at += gap,
