@@ -933,13 +933,7 @@ impl Simulator {
                         return false;
                     }
                     let writes = p.store.is_some();
-                    let frame = match core.known.front() {
-                        Some(idx) if idx != FILLED && l1.array.frame(idx as usize).line == l1.line_of(p.addr) => {
-                            Some(idx as usize)
-                        }
-                        _ => l1.hit_frame(p.addr, writes),
-                    };
-                    let Some(idx) = frame else {
+                    let Some(idx) = hit_frame(core.known.front(), l1, p.addr, writes) else {
                         return false;
                     };
                     core.known.pop_front();
@@ -952,16 +946,8 @@ impl Simulator {
                         stats.loads += 1;
                     }
                     stats.hits += 1;
-                    if let Some(cl) = classifier
-                        && (writes || !p.reuse.is_known())
-                    {
-                        let key = order_key(at, Some(c as u16));
-                        if !p.reuse.is_known() {
-                            cl.access(c as u16, p.addr, false, p.reuse, key);
-                        }
-                        if writes {
-                            cl.store(c as u16, p.addr, key);
-                        }
+                    if let Some(cl) = classifier {
+                        classify_hit(cl, c, p.addr, writes, p.reuse, at);
                     }
                     time = at + hit_latency;
                     true
@@ -1000,15 +986,7 @@ impl Simulator {
                 break Ok(None);
             }
             // The scan may already know the frame; otherwise look.
-            let frame = match core.known.pop_front() {
-                // The scan's frame, if it still holds the line (it must; checking
-                // costs one compare and keeps a slip from becoming a wrong number).
-                Some(idx) if idx != FILLED && l1.array.frame(idx as usize).line == l1.line_of(access.addr) => {
-                    Some(idx as usize)
-                }
-                _ => l1.hit_frame(access.addr, access.op.writes()),
-            };
-            let Some(idx) = frame else {
+            let Some(idx) = hit_frame(core.known.pop_front(), l1, access.addr, access.op.writes()) else {
                 break Ok(Some((access, reuse)));
             };
             let (loaded, stored) = l1.hit_at(idx, access);
@@ -1021,18 +999,8 @@ impl Simulator {
                 let line = l1.line_of(access.addr);
                 return Err(self.violation(what, line));
             }
-            // A hit whose reuse the decoder worked out tells the classifier
-            // nothing; only its stores matter.
-            if let Some(cl) = classifier
-                && (stored.is_some() || !reuse.is_known())
-            {
-                let key = order_key(time, Some(c as u16));
-                if !reuse.is_known() {
-                    cl.access(c as u16, access.addr, false, reuse, key);
-                }
-                if stored.is_some() {
-                    cl.store(c as u16, access.addr, key);
-                }
+            if let Some(cl) = classifier {
+                classify_hit(cl, c, access.addr, stored.is_some(), reuse, time);
             }
             if wants_values {
                 fe.completed(c, loaded);
@@ -1284,6 +1252,32 @@ fn waits_for(state: crate::protocol::l1_table::L1State) -> &'static str {
         OM_AC => "the directory's AckCount",
         MI_A | EI_A | OI_A | SI_A | II_A => "a Put-Ack",
         _ => "nothing",
+    }
+}
+
+/// The frame an access hits in: the scan's `known` frame if it still holds the
+/// line (it must; checking costs one compare and keeps a slip from becoming a
+/// wrong number), else a lookup.
+#[inline(always)]
+fn hit_frame(known: Option<u32>, l1: &L1Controller, addr: u64, writes: bool) -> Option<usize> {
+    match known {
+        Some(idx) if idx != FILLED && l1.array.frame(idx as usize).line == l1.line_of(addr) => Some(idx as usize),
+        _ => l1.hit_frame(addr, writes),
+    }
+}
+
+/// What a hit at cycle `at` tells the classifier: nothing when the decoder
+/// worked out its reuse, unless it stores.
+#[inline(always)]
+fn classify_hit(cl: &mut MissClassifier, c: usize, addr: u64, writes: bool, reuse: Reuse, at: Cycle) {
+    if writes || !reuse.is_known() {
+        let key = order_key(at, Some(c as u16));
+        if !reuse.is_known() {
+            cl.access(c as u16, addr, false, reuse, key);
+        }
+        if writes {
+            cl.store(c as u16, addr, key);
+        }
     }
 }
 

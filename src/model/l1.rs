@@ -220,13 +220,19 @@ impl L1Controller {
         debug_assert_eq!(self.hit_frame(addr, store.is_some()), Some(idx));
         self.array.touch(idx);
         if let Some(v) = store {
-            let word = self.word_of(addr);
-            *self.array.word_mut(idx, word) = v;
-            if self.array.frame(idx).state != L1State::M {
-                self.array.set_state(idx, L1State::M);
-            }
-            self.array.set_dirty(idx, true);
+            self.store_hit(idx, addr, v);
         }
+    }
+
+    /// A store hit's write: the word, and the line becomes M and dirty.
+    #[inline(always)]
+    fn store_hit(&mut self, idx: usize, addr: u64, value: u64) {
+        let word = self.word_of(addr);
+        *self.array.word_mut(idx, word) = value;
+        if self.array.frame(idx).state != L1State::M {
+            self.array.set_state(idx, L1State::M);
+        }
+        self.array.set_dirty(idx, true);
     }
 
     /// `hit_frame` for many accesses in a row, with the geometry in locals.
@@ -242,17 +248,12 @@ impl L1Controller {
         debug_assert_eq!(self.hit_frame(access.addr, access.op.writes()), Some(idx));
         self.array.touch(idx);
         let word = self.word_of(access.addr);
-        let slot = self.array.word_mut(idx, word);
-        let old = *slot;
+        let old = *self.array.word_mut(idx, word);
         if let MemOp::Load = access.op {
             return (old, None);
         }
         let (_, new) = access.op.apply(old);
-        *slot = new;
-        if self.array.frame(idx).state != L1State::M {
-            self.array.set_state(idx, L1State::M);
-        }
-        self.array.set_dirty(idx, true);
+        self.store_hit(idx, access.addr, new);
         (old, Some(new))
     }
 

@@ -178,19 +178,9 @@ pub(crate) fn encode(out: &mut Vec<u8>, r: &Record, prev: u64) {
 /// The longest possible record: a tag and five varints of at most 10 bytes.
 const MAX_RECORD: usize = 1 + 5 * 10;
 
-/// Reads a varint at `*i`. `Ok(None)`: the buffer ends inside it. With
-/// `FULL`, the caller guarantees a whole record's worth of bytes
-/// ([`MAX_RECORD`]) from the record's start, so the common one-byte case
-/// takes a single compare and no `None` is possible.
+/// Reads a varint at `*i`. `Ok(None)`: the buffer ends inside it.
 #[inline(always)]
-fn varint<const FULL: bool>(buf: &[u8], i: &mut usize) -> Result<Option<u64>, &'static str> {
-    if FULL
-        && let Some(&b) = buf.get(*i)
-        && b < 0x80
-    {
-        *i += 1;
-        return Ok(Some(u64::from(b)));
-    }
+fn varint(buf: &[u8], i: &mut usize) -> Result<Option<u64>, &'static str> {
     let mut v = 0u64;
     let mut shift = 0;
     loop {
@@ -212,7 +202,7 @@ fn varint<const FULL: bool>(buf: &[u8], i: &mut usize) -> Result<Option<u64>, &'
 /// Decodes one record from the start of `buf`: `Ok(None)` if `buf` ends
 /// inside it, else the record and its length in bytes.
 #[inline(always)]
-pub(crate) fn decode<const FULL: bool>(buf: &[u8], prev: u64) -> Result<Option<(Record, usize)>, &'static str> {
+pub(crate) fn decode(buf: &[u8], prev: u64) -> Result<Option<(Record, usize)>, &'static str> {
     macro_rules! need {
         ($e:expr) => {
             match $e? {
@@ -225,22 +215,22 @@ pub(crate) fn decode<const FULL: bool>(buf: &[u8], prev: u64) -> Result<Option<(
         return Ok(None);
     };
     let mut i = 1;
-    let gap = if tag & 0x10 != 0 { need!(varint::<FULL>(buf, &mut i)) } else { 0 };
-    let z = need!(varint::<FULL>(buf, &mut i));
+    let gap = if tag & 0x10 != 0 { need!(varint(buf, &mut i)) } else { 0 };
+    let z = need!(varint(buf, &mut i));
     let addr = prev.wrapping_add((z >> 1) ^ (z & 1).wrapping_neg());
     let code = (tag >> 5) as usize;
     let size = match SIZES.get(code) {
         Some(&s) => s,
-        None => u32::try_from(need!(varint::<FULL>(buf, &mut i))).map_err(|_| "size above 32 bits")?,
+        None => u32::try_from(need!(varint(buf, &mut i))).map_err(|_| "size above 32 bits")?,
     };
-    let value = if tag & 0x08 != 0 { Some(need!(varint::<FULL>(buf, &mut i))) } else { None };
+    let value = if tag & 0x08 != 0 { Some(need!(varint(buf, &mut i))) } else { None };
     // A table, not a `match`: loads and stores interleave unpredictably, and
     // a jump per record cost ~15% of decoding.
     const OPS: [Option<TraceOp>; 5] =
         [None, Some(TraceOp::Read), Some(TraceOp::Write), Some(TraceOp::Swap), Some(TraceOp::FetchAdd)];
     let op = match OPS.get(usize::from(tag & 0x07)) {
         Some(&op) => op,
-        None if tag & 0x07 == 5 => Some(TraceOp::Cas { expected: need!(varint::<FULL>(buf, &mut i)) }),
+        None if tag & 0x07 == 5 => Some(TraceOp::Cas { expected: need!(varint(buf, &mut i)) }),
         None => return Err("invalid op code"),
     };
     Ok(Some((Record { op, addr, size, gap, value, reuse: Reuse::UNKNOWN }, i)))
@@ -281,7 +271,7 @@ fn window_varint_long(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'stat
 #[cold]
 #[inline(never)]
 fn varint_slow(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'static str> {
-    match varint::<true>(w, i)? {
+    match varint(w, i)? {
         Some(v) => Ok(v),
         // Five varints of at most 10 bytes and a tag always fit the window.
         None => Err("varint longer than 64 bits"),
@@ -463,7 +453,7 @@ impl CoreDecoder for BinCoreDecoder {
             }
             // One record at a time near the buffer's end: refill, count
             // checks and the section's end.
-            match decode::<false>(&self.buf[self.pos..self.end], self.prev) {
+            match decode(&self.buf[self.pos..self.end], self.prev) {
                 Ok(Some((rec, n))) => {
                     if self.decoded == self.expected {
                         let what = "more records than the section table says";
@@ -585,11 +575,11 @@ mod tests {
         for r in &recs {
             let before = buf.len();
             encode(&mut buf, r, prev);
-            let (got, n) = decode::<false>(&buf[before..], prev).unwrap().unwrap();
+            let (got, n) = decode(&buf[before..], prev).unwrap().unwrap();
             assert_eq!((got, n), (*r, buf.len() - before));
             // Every strict prefix is incomplete, never wrong.
             for k in 0..n {
-                assert_eq!(decode::<false>(&buf[before..before + k], prev), Ok(None));
+                assert_eq!(decode(&buf[before..before + k], prev), Ok(None));
             }
             prev = r.addr;
             lens.push(n);
@@ -626,7 +616,7 @@ mod tests {
         let mut prev = 0;
         for (r, &at) in recs.iter().zip(&starts) {
             let w: &[u8; MAX_RECORD] = buf[at..at + MAX_RECORD].try_into().unwrap();
-            let careful = decode::<false>(&buf[at..], prev).unwrap().unwrap();
+            let careful = decode(&buf[at..], prev).unwrap().unwrap();
             assert_eq!(decode_window(w, prev), Ok(careful));
             assert_eq!(careful.0, *r);
             prev = r.addr;
@@ -650,8 +640,8 @@ mod tests {
 
     #[test]
     fn corrupt_bytes_are_errors() {
-        assert!(decode::<false>(&[0x06, 0], 0).is_err());
+        assert!(decode(&[0x06, 0], 0).is_err());
         let long = [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert!(decode::<false>(&long, 0).is_err());
+        assert!(decode(&long, 0).is_err());
     }
 }
