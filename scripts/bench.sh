@@ -3,8 +3,11 @@
 # MESI and MOESI, from uncompressed text, gzip and the binary format, against the
 # bare loop of ../shared/bench (no coherence, no timing: the floor).
 # Prints input records per second (every line of the text trace, compute lines
-# included, as the bare loop counts them), peak RSS, and the ratio to the bare loop;
-# best of 5 interleaved rounds (a shared machine is noisy; BENCH_ROUNDS=N for more).
+# included, as the bare loop counts them), records per CPU-second (user + system,
+# all threads: what a sweep of replays side by side gets), peak RSS, and the ratio
+# to the bare loop; best of 5 interleaved rounds (a shared machine is noisy;
+# BENCH_ROUNDS=N for more). The bin file is converted for 32-byte lines, so it
+# carries the reuse distances these replays classify misses with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=../shared
@@ -20,7 +23,7 @@ gcc -O2 -o "$work/limit" "$shared/bench/limit.c"
 for i in 0 1 2 3; do
   [ -s "$work/b_$i.data" ] || zcat "${trace}_$i.data.gz" > "$work/b_$i.data"
 done
-[ -s "$work/b.bin" ] || ./target/release/cohsim convert "$work/b" -o "$work/b.bin"
+[ -s "$work/b-line32.bin" ] || ./target/release/cohsim convert --line 32 "$work/b" -o "$work/b-line32.bin"
 records=$(cat "$work"/b_?.data | wc -l)
 
 # Rounds: each round runs every configuration once, so a noisy stretch of a
@@ -32,23 +35,27 @@ for p in mesi moesi; do
   labels+=("$p, text" "$p, gzip" "$p, bin")
   commands+=("./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $work/b"
              "./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $trace"
-             "./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $work/b.bin")
+             "./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $work/b-line32.bin")
 done
-declare -a best best_rss
+declare -a best best_rss best_cpu
 for _ in $(seq "$rounds"); do
   for i in "${!commands[@]}"; do
     # shellcheck disable=SC2086  # each command is a plain word list
-    /usr/bin/time -f "%e %M" -o "$work/time" ${commands[$i]} > /dev/null
-    read -r secs rss < "$work/time"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" ${commands[$i]} > /dev/null
+    read -r secs rss user sys < "$work/time"
+    cpu=$(awk "BEGIN{print $user + $sys}")
     if [ -z "${best[$i]:-}" ] || awk "BEGIN{exit !($secs < ${best[$i]})}"; then best[$i]=$secs; best_rss[$i]=$rss; fi
+    if [ -z "${best_cpu[$i]:-}" ] || awk "BEGIN{exit !($cpu < ${best_cpu[$i]})}"; then best_cpu[$i]=$cpu; fi
   done
 done
 
 echo "blackscholes: $records input records, 4 cores, 4KiB:2:32 (best of $rounds interleaved rounds)"
 bare=${best[0]}
 for i in "${!commands[@]}"; do
-  printf '%-28s %7.3f s  %7.1f M records/s  peak RSS %6.1f MB' "${labels[$i]}" "${best[$i]}" \
-    "$(awk "BEGIN{print $records / ${best[$i]} / 1e6}")" "$(awk "BEGIN{print ${best_rss[$i]} / 1024}")"
+  printf '%-28s %7.3f s  %7.1f M records/s  %6.1f M records/CPU-s  peak RSS %6.1f MB' "${labels[$i]}" \
+    "${best[$i]}" "$(awk "BEGIN{print $records / ${best[$i]} / 1e6}")" \
+    "$(awk "BEGIN{c = ${best_cpu[$i]}; if (c < 0.01) c = 0.01; print $records / c / 1e6}")" \
+    "$(awk "BEGIN{print ${best_rss[$i]} / 1024}")"
   if [ "$i" -gt 0 ]; then printf '  %5.2fx the bare loop' "$(awk "BEGIN{print ${best[$i]} / $bare}")"; fi
   printf '\n'
 done

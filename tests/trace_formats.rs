@@ -10,7 +10,10 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cohsim::trace::{self, Format, Pattern, Record, StreamSummary, TraceError, TraceOp, TraceSpec, generate};
+use cohsim::stats::classify::ReuseTracker;
+use cohsim::trace::{
+    self, Format, Pattern, Record, StreamSummary, TraceError, TraceOp, TraceSpec, WriteOptions, generate,
+};
 use proptest::prelude::*;
 
 fn scratch(name: &str) -> PathBuf {
@@ -300,6 +303,13 @@ fn broken_bin_files() {
     let mut version = bytes.clone();
     version[8] = 9;
     assert!(try_bytes(&version).unwrap_err().to_string().contains("version 9"));
+    // Unknown flags, a line size without distances, and one above 64 KiB.
+    for flags in [0x0002u16, 0x0500, 0x1101] {
+        let mut f = bytes.clone();
+        f[10..12].copy_from_slice(&flags.to_le_bytes());
+        let e = try_bytes(&f).unwrap_err().to_string();
+        assert!(e.contains("byte 10") && e.contains("flags"), "{e}");
+    }
     // A truncated compressed bin is caught by the streams too.
     fs::write(dir.join("z.bin"), zstd::encode_all(&bytes[..bytes.len() - 2], 1).unwrap()).unwrap();
     assert!(read_streams(&dir.join("z.bin"), Format::Auto).is_err());
@@ -382,6 +392,7 @@ fn arb_input() -> impl Strategy<Value = Vec<u8>> {
         Just(b"0 0x".to_vec()),
         Just(b"core,op,addr\n".to_vec()),
         Just(b"\xC5COHTR\r\n\x01\x00\x00\x00\x01\x00\x00\x00".to_vec()),
+        Just(b"\xC5COHTR\r\n\x01\x00\x01\x05\x01\x00\x00\x00".to_vec()),
         Just(vec![0x1f, 0x8b, 8, 0]),
         Just(vec![0x28, 0xb5, 0x2f, 0xfd]),
     ];
@@ -464,12 +475,14 @@ proptest! {
         cores in proptest::collection::vec(proptest::collection::vec(arb_record(), 1..60), 1..4),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
         cut in any::<prop::sample::Index>(),
+        distances in any::<bool>(),
     ) {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("trace_formats");
         fs::create_dir_all(&dir).unwrap();
         let id = format!("{:?}", std::thread::current().id());
         let path = dir.join(format!("dmg-{id}.bin"));
-        trace::write(Format::Bin, &path, &cores).unwrap();
+        let opts = WriteOptions { distance_line: distances.then_some(64) };
+        trace::write_with(Format::Bin, &path, &cores, opts).unwrap();
         let mut bytes = fs::read(&path).unwrap();
         let mut cut_bytes = bytes.clone();
         cut_bytes.truncate(cut.index(bytes.len()));
@@ -482,6 +495,56 @@ proptest! {
             // Ok (a flip that still decodes) or an error; never a panic or hang.
             let _ = read(&path, Format::Bin);
             let _ = read_streams(&path, Format::Bin);
+            let classified = trace::open(&spec(&path, Format::Bin).with_line_size(64)).map(|s| s.with_reuse(4));
+            if let Ok(set) = classified {
+                for mut s in set.into_streams() {
+                    while let Ok(Some(_)) = s.next() {}
+                }
+            }
+        }
+    }
+
+    /// A bin file's reuse distances give each access the reuse the decoder
+    /// threads would otherwise work out with a fully associative LRU cache, for
+    /// any capacity; with another line size the replay works it out itself.
+    #[test]
+    fn bin_reuse_distances_agree_with_the_lru_tracker(
+        cores in proptest::collection::vec(
+            proptest::collection::vec((0..3u8, 0..24u64, 0..8u64), 1..300), 1..4),
+        written_shift in 3..7u32,
+        read_other in any::<bool>(),
+        capacity in 1..12usize,
+    ) {
+        // A few lines, at a few offsets: short and long reuse at every line size.
+        let cores: Vec<Vec<Record>> = cores
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|&(op, line, off)| match op {
+                        0 => Record::compute(line),
+                        1 => rd(line * 24 + off * 3, 4, off),
+                        _ => wr(line * 24 + off * 3, 4, 0),
+                    })
+                    .collect()
+            })
+            .collect();
+        let written = 1u32 << written_shift;
+        let line = if read_other { written * 2 } else { written };
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("trace_formats");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("reuse-{:?}.bin", std::thread::current().id()));
+        trace::write_with(Format::Bin, &path, &cores, WriteOptions { distance_line: Some(written) }).unwrap();
+        // Without classification the field is read past.
+        prop_assert_eq!(&read(&path, Format::Bin).unwrap(), &cores);
+        let set = trace::open(&spec(&path, Format::Bin).with_line_size(line)).unwrap().with_reuse(capacity);
+        for (core, mut s) in set.into_streams().into_iter().enumerate() {
+            let mut want = cores[core].clone();
+            ReuseTracker::new(capacity, line).annotate(&mut want);
+            let mut got = Vec::new();
+            while let Some(r) = s.next().unwrap() {
+                got.push(r);
+            }
+            prop_assert_eq!(&got, &want, "core {}", core);
         }
     }
 }

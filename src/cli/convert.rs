@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 use clap::Args;
 
-use crate::trace::{self, Format, TraceSpec};
+use crate::trace::{self, Format, TraceSpec, WriteOptions};
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
@@ -18,9 +18,14 @@ pub struct ConvertArgs {
     /// Output format; by default from OUT's extension (.bin, .csv), else bin.
     #[arg(long)]
     pub to: Option<String>,
-    /// Line size (lackey inputs split line-crossing accesses at it).
+    /// Line size: lackey inputs split line-crossing accesses at it, and a bin
+    /// output stores each access's reuse distance for it (replays with this L1
+    /// line size then classify misses without tracking reuse themselves).
     #[arg(long, default_value_t = 64)]
     pub line: u32,
+    /// bin output: leave out the reuse distances (about a byte per access).
+    #[arg(long)]
+    pub no_distances: bool,
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
 }
@@ -43,7 +48,8 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     }
     let set = trace::open(&TraceSpec { paths: a.inputs.clone(), format: from, line_size: a.line })?;
     let (cores, detected) = (set.cores(), set.format());
-    let summary = trace::write_streams(to, &a.output, set.into_streams())?;
+    let opts = WriteOptions { distance_line: (to == Format::Bin && !a.no_distances).then_some(a.line) };
+    let summary = trace::write_streams_with(to, &a.output, set.into_streams(), opts)?;
     eprintln!(
         "cohsim convert: {} records, {} cores, {} → {}: {}",
         summary.records,

@@ -170,6 +170,93 @@ impl ReuseTracker {
     }
 }
 
+/// Each access's LRU stack distance in one core's stream of lines (Mattson's
+/// stack algorithm): how many distinct other lines the core referenced since
+/// its last reference to this one. A fully associative LRU cache of `C` lines
+/// holds the line exactly when the distance is below `C`, so one pass answers
+/// for every capacity; `convert` stores the distances in a bin file for that.
+///
+/// Each line's latest access marks its position in a Fenwick tree; the lines
+/// referenced since position `p` are the marks after `p`. When the positions run
+/// out the marks are renumbered densely, so memory follows the distinct lines,
+/// not the trace's length.
+#[derive(Clone, Debug, Default)]
+pub struct StackDistances {
+    /// Each line's latest position.
+    last: FxHashMap<LineAddr, u32>,
+    /// Fenwick tree (0-based) over positions: 1 where a line's latest access is.
+    tree: Vec<u32>,
+    next: u32,
+}
+
+/// Positions a renumbering leaves room for, at least.
+const MIN_POSITIONS: usize = 4096;
+
+impl StackDistances {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accesses `line`: `None` for the core's first reference to it, else its
+    /// stack distance.
+    pub fn access(&mut self, line: LineAddr) -> Option<u64> {
+        if self.next as usize == self.tree.len() {
+            self.renumber();
+        }
+        let t = self.next;
+        self.next += 1;
+        // Every mark so far is before `t`.
+        let marks = self.last.len() as u32;
+        let distance = self.last.insert(line, t).map(|p| {
+            let through_p = self.prefix(p);
+            self.add(p, u32::MAX); // -1
+            u64::from(marks - through_p)
+        });
+        self.add(t, 1);
+        distance
+    }
+
+    /// Marks at positions `0..=i`.
+    fn prefix(&self, i: u32) -> u32 {
+        let (mut i, mut sum) = (i as usize + 1, 0u32);
+        while i > 0 {
+            sum = sum.wrapping_add(self.tree[i - 1]);
+            i &= i - 1;
+        }
+        sum
+    }
+
+    fn add(&mut self, i: u32, delta: u32) {
+        let mut i = i as usize;
+        while i < self.tree.len() {
+            self.tree[i] = self.tree[i].wrapping_add(delta);
+            i |= i + 1;
+        }
+    }
+
+    /// Gives the lines positions `0..n` in their order, with room for as many again.
+    fn renumber(&mut self) {
+        let mut order: Vec<(u32, LineAddr)> = self.last.iter().map(|(&l, &p)| (p, l)).collect();
+        order.sort_unstable();
+        let n = order.len();
+        for (i, (_, line)) in order.iter().enumerate() {
+            self.last.insert(*line, i as u32);
+        }
+        let size = (2 * n).max(MIN_POSITIONS);
+        assert!(size < u32::MAX as usize, "{n} distinct lines in one core's trace");
+        self.tree = vec![0; size];
+        self.tree[..n].fill(1);
+        // Linear build: each node adds itself to its parent.
+        for i in 0..size {
+            let parent = i | (i + 1);
+            if parent < size {
+                self.tree[parent] += self.tree[i];
+            }
+        }
+        self.next = n as u32;
+    }
+}
+
 #[derive(Clone, Debug)]
 struct CoreView {
     fa: FullyAssociativeLru,
@@ -407,6 +494,28 @@ impl MissClassifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stack distances against the linked-list LRU cache, for several
+    /// capacities, through many renumberings.
+    #[test]
+    fn stack_distances_agree_with_a_fully_associative_lru() {
+        let mut rng = crate::rng::SplitMix64::new(11);
+        for lines in [1, 3, 40, 3000] {
+            let capacities = [1, 2, 5, 32, 64, 2048];
+            let mut fas: Vec<_> = capacities.iter().map(|&c| FullyAssociativeLru::new(c)).collect();
+            let mut seen = FxHashSet::default();
+            let mut sd = StackDistances::new();
+            for _ in 0..30_000 {
+                // Mostly recent lines, sometimes any: distances of every size.
+                let line = if rng.below(4) == 0 { rng.below(lines) } else { rng.below(lines.min(8)) };
+                let d = sd.access(line);
+                assert_eq!(d.is_none(), seen.insert(line), "first reference to {line}");
+                for (fa, &c) in fas.iter_mut().zip(&capacities) {
+                    assert_eq!(fa.access(line), d.is_some_and(|d| d < c as u64), "line {line} capacity {c} d {d:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_store_past_the_64th_word_of_a_long_line_counts() {

@@ -6,7 +6,10 @@
 //! offset      size   field
 //! 0           8      magic c5 43 4f 48 54 52 0d 0a  ("\xC5COHTR\r\n")
 //! 8           2      version = 1
-//! 10          2      flags = 0 (reserved; readers reject anything else)
+//! 10          2      flags: bit 0 set: each access carries its reuse
+//!                    distance (below), for lines of 2^(bits 8-15) bytes
+//!                    (at most 2^16); every other bit is 0 (readers reject
+//!                    anything else)
 //! 12          4      cores N, 1..=1024
 //! 16          24·N   section table, core 0 first; per core:
 //!                      u64 offset   byte offset of the core's section in the file
@@ -32,6 +35,10 @@
 //! [size]     varint  if size code 7 (must fit in 32 bits)
 //! [value]    varint  if bit 3
 //! [expected] varint  if op = cas
+//! [reuse]    varint  if flags bit 0 and op ≠ 0: 0 for the core's first
+//!                    reference to the line, else 1 + its LRU stack distance:
+//!                    how many distinct other lines the core referenced since
+//!                    it last referenced this one
 //! ```
 //!
 //! A varint is LEB128: 7 bits per byte, low group first, high bit set on all
@@ -46,6 +53,14 @@
 //! reader tell a truncated or corrupt section from a complete one. A bin file
 //! may itself be gzip/zstd compressed; each stream then decompresses the file
 //! from the start and skips to its section (N decompressions, bounded memory).
+//!
+//! Reuse distances (`convert` writes them, for its `--line`) are for replays
+//! that classify misses: a fully associative LRU cache of `C` lines holds a
+//! line exactly when its distance is below `C`, so a replay with that line size
+//! reads its capacity-miss and first-reference tests off the file for any L1
+//! size, instead of running the cache on the decoder threads. They cost about
+//! one byte per access (blackscholes, 32-byte lines: 1.0). A replay with
+//! another line size skips them and works reuse out itself.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -56,6 +71,7 @@ use super::input::{self, IO_BUF, read_full};
 use super::stream::CoreDecoder;
 use super::write::TempOut;
 use super::{Record, Reuse, TraceOp};
+use crate::stats::classify::StackDistances;
 
 pub const MAGIC: [u8; 8] = *b"\xC5COHTR\r\n";
 pub const VERSION: u16 = 1;
@@ -76,8 +92,38 @@ fn header_len(cores: usize) -> u64 {
     (FIXED + ENTRY * cores) as u64
 }
 
+/// Flags bit 0: accesses carry reuse distances.
+const DISTANCES: u16 = 1;
+
+/// What a bin file's header says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub sections: Vec<Section>,
+    /// The line size the accesses' reuse distances are for, if they carry any.
+    pub distance_line: Option<u32>,
+}
+
+/// How to read the reuse field: whether records carry one, and the capacity
+/// (lines) to turn it into each record's [`Reuse`] for, if asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Distances {
+    pub present: bool,
+    pub capacity: Option<u64>,
+}
+
+impl Distances {
+    #[inline(always)]
+    fn reuse(self, field: u64) -> Reuse {
+        match self.capacity {
+            None => Reuse::UNKNOWN,
+            Some(_) if field == 0 => Reuse::new(true, false),
+            Some(c) => Reuse::new(false, field - 1 < c),
+        }
+    }
+}
+
 /// Reads and checks the header and section table of `path`.
-pub(crate) fn read_header(path: &Path) -> Result<Vec<Section>, TraceError> {
+pub(crate) fn read_header(path: &Path) -> Result<Header, TraceError> {
     let input = input::open(path)?;
     let codec = input.codec;
     let mut r = input.reader;
@@ -96,9 +142,11 @@ pub(crate) fn read_header(path: &Path) -> Result<Vec<Section>, TraceError> {
         return Err(bad(8, BinErrorKind::UnsupportedVersion(version)));
     }
     let flags = u16::from_le_bytes([fixed[10], fixed[11]]);
-    if flags != 0 {
+    let line_shift = flags >> 8;
+    if flags & 0xfe != 0 || (flags & DISTANCES == 0 && line_shift != 0) || line_shift > 16 {
         return Err(bad(10, BinErrorKind::UnsupportedFlags(flags)));
     }
+    let distance_line = (flags & DISTANCES != 0).then(|| 1u32 << line_shift);
     let cores = u32::from_le_bytes([fixed[12], fixed[13], fixed[14], fixed[15]]);
     if cores == 0 || cores as usize > MAX_CORES {
         return Err(bad(12, BinErrorKind::BadCoreCount(cores)));
@@ -131,7 +179,7 @@ pub(crate) fn read_header(path: &Path) -> Result<Vec<Section>, TraceError> {
             return Err(bad(next, BinErrorKind::TrailingBytes));
         }
     }
-    Ok(sections)
+    Ok(Header { sections, distance_line })
 }
 
 fn op_code(op: Option<TraceOp>) -> u8 {
@@ -154,8 +202,9 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Appends the encoding of `r`; `prev` is the previous record's address.
-pub(crate) fn encode(out: &mut Vec<u8>, r: &Record, prev: u64) {
+/// Appends the encoding of `r`; `prev` is the previous record's address;
+/// `reuse`, the reuse field of a file with distances (accesses only).
+pub(crate) fn encode(out: &mut Vec<u8>, r: &Record, prev: u64, reuse: Option<u64>) {
     let code = SIZES.iter().position(|&s| s == r.size).unwrap_or(7) as u8;
     let tag = op_code(r.op) | u8::from(r.value.is_some()) << 3 | u8::from(r.gap != 0) << 4 | code << 5;
     out.push(tag);
@@ -173,10 +222,14 @@ pub(crate) fn encode(out: &mut Vec<u8>, r: &Record, prev: u64) {
     if let Some(TraceOp::Cas { expected }) = r.op {
         put_varint(out, expected);
     }
+    debug_assert!(reuse.is_none() || r.op.is_some(), "a compute record has no reuse field");
+    if let Some(d) = reuse {
+        put_varint(out, d);
+    }
 }
 
-/// The longest possible record: a tag and five varints of at most 10 bytes.
-const MAX_RECORD: usize = 1 + 5 * 10;
+/// The longest possible record: a tag and six varints of at most 10 bytes.
+const MAX_RECORD: usize = 1 + 6 * 10;
 
 /// Reads a varint at `*i`. `Ok(None)`: the buffer ends inside it.
 #[inline(always)]
@@ -202,7 +255,7 @@ fn varint(buf: &[u8], i: &mut usize) -> Result<Option<u64>, &'static str> {
 /// Decodes one record from the start of `buf`: `Ok(None)` if `buf` ends
 /// inside it, else the record and its length in bytes.
 #[inline(always)]
-pub(crate) fn decode(buf: &[u8], prev: u64) -> Result<Option<(Record, usize)>, &'static str> {
+pub(crate) fn decode(buf: &[u8], prev: u64, dist: Distances) -> Result<Option<(Record, usize)>, &'static str> {
     macro_rules! need {
         ($e:expr) => {
             match $e? {
@@ -233,7 +286,8 @@ pub(crate) fn decode(buf: &[u8], prev: u64) -> Result<Option<(Record, usize)>, &
         None if tag & 0x07 == 5 => Some(TraceOp::Cas { expected: need!(varint(buf, &mut i)) }),
         None => return Err("invalid op code"),
     };
-    Ok(Some((Record { op, addr, size, gap, value, reuse: Reuse::UNKNOWN }, i)))
+    let reuse = if dist.present && op.is_some() { dist.reuse(need!(varint(buf, &mut i))) } else { Reuse::UNKNOWN };
+    Ok(Some((Record { op, addr, size, gap, value, reuse }, i)))
 }
 
 /// A varint inside a window that holds a whole longest record: one compare
@@ -273,7 +327,7 @@ fn window_varint_long(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'stat
 fn varint_slow(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'static str> {
     match varint(w, i)? {
         Some(v) => Ok(v),
-        // Five varints of at most 10 bytes and a tag always fit the window.
+        // Six varints of at most 10 bytes and a tag always fit the window.
         None => Err("varint longer than 64 bits"),
     }
 }
@@ -281,7 +335,7 @@ fn varint_slow(w: &[u8; MAX_RECORD], i: &mut usize) -> Result<u64, &'static str>
 /// Decodes the record at the start of `w`, which holds at least a longest
 /// record's bytes: the record and its length.
 #[inline(always)]
-fn decode_window(w: &[u8; MAX_RECORD], prev: u64) -> Result<(Record, usize), &'static str> {
+fn decode_window(w: &[u8; MAX_RECORD], prev: u64, dist: Distances) -> Result<(Record, usize), &'static str> {
     let tag = w[0];
     let mut i = 1;
     let gap = if tag & 0x10 != 0 { window_varint(w, &mut i)? } else { 0 };
@@ -299,7 +353,8 @@ fn decode_window(w: &[u8; MAX_RECORD], prev: u64) -> Result<(Record, usize), &'s
         None if tag & 0x07 == 5 => Some(TraceOp::Cas { expected: window_varint(w, &mut i)? }),
         None => return Err("invalid op code"),
     };
-    Ok((Record { op, addr, size, gap, value, reuse: Reuse::UNKNOWN }, i))
+    let reuse = if dist.present && op.is_some() { dist.reuse(window_varint(w, &mut i)?) } else { Reuse::UNKNOWN };
+    Ok((Record { op, addr, size, gap, value, reuse }, i))
 }
 
 /// Decodes up to `run` records from `buf` at `*pos` while a longest record
@@ -309,6 +364,7 @@ fn decode_run(
     pos: &mut usize,
     prev: &mut u64,
     run: usize,
+    dist: Distances,
     out: &mut Vec<Record>,
 ) -> Result<usize, &'static str> {
     let (mut p, mut a) = (*pos, *prev);
@@ -320,7 +376,7 @@ fn decode_run(
         let Some(Ok(w)) = buf.get(p..p + MAX_RECORD).map(<&[u8; MAX_RECORD]>::try_from) else {
             break Ok(n);
         };
-        match decode_window(w, a) {
+        match decode_window(w, a, dist) {
             Ok((rec, len)) => {
                 out.push(rec);
                 p += len;
@@ -353,10 +409,11 @@ pub(crate) struct BinCoreDecoder {
     /// Whether to check that nothing follows this section (last core of a
     /// compressed file, where `read_header` could not check the size).
     check_end: bool,
+    dist: Distances,
 }
 
 impl BinCoreDecoder {
-    pub fn open(path: &Path, core: usize, s: Section, last: bool) -> Result<Self, TraceError> {
+    pub fn open(path: &Path, core: usize, s: Section, last: bool, dist: Distances) -> Result<Self, TraceError> {
         let mut f = File::open(path).map_err(|e| TraceError::open(path, e))?;
         let mut head = [0u8; 4];
         read_full(&mut f, &mut head).map_err(|e| TraceError::open(path, e))?;
@@ -388,6 +445,7 @@ impl BinCoreDecoder {
             decoded: 0,
             prev: 0,
             check_end: last && codec != Codec::Plain,
+            dist,
         })
     }
 
@@ -445,7 +503,7 @@ impl CoreDecoder for BinCoreDecoder {
             // Fast run: whole records while a longest one would still fit in
             // the buffer, up to the batch size and the section's count.
             let run = (max - out.len()).min((self.expected - self.decoded) as usize);
-            let n = decode_run(&self.buf[..self.end], &mut self.pos, &mut self.prev, run, out)
+            let n = decode_run(&self.buf[..self.end], &mut self.pos, &mut self.prev, run, self.dist, out)
                 .map_err(|what| self.err(BinErrorKind::Corrupt(what)))?;
             self.decoded += n as u64;
             if out.len() >= max {
@@ -453,7 +511,7 @@ impl CoreDecoder for BinCoreDecoder {
             }
             // One record at a time near the buffer's end: refill, count
             // checks and the section's end.
-            match decode(&self.buf[self.pos..self.end], self.prev) {
+            match decode(&self.buf[self.pos..self.end], self.prev, self.dist) {
                 Ok(Some((rec, n))) => {
                     if self.decoded == self.expected {
                         let what = "more records than the section table says";
@@ -489,10 +547,19 @@ pub(crate) struct BinWriter {
     count: u64,
     prev: u64,
     buf: Vec<u8>,
+    /// With reuse distances: the line size's log2 and the core's distances.
+    distances: Option<(u32, StackDistances)>,
 }
 
 impl BinWriter {
-    pub fn create(path: &Path, cores: usize) -> Result<Self, TraceError> {
+    /// With `distance_line`, every access carries its reuse distance for lines
+    /// of that many bytes (a power of two, at most 2^16).
+    pub fn create(path: &Path, cores: usize, distance_line: Option<u32>) -> Result<Self, TraceError> {
+        if let Some(line) = distance_line
+            && (!line.is_power_of_two() || line > 1 << 16)
+        {
+            return Err(TraceError::BadLineSize(line));
+        }
         let (temp, file) = TempOut::create(path)?;
         let mut w = BinWriter {
             out: io::BufWriter::with_capacity(IO_BUF, file),
@@ -504,6 +571,7 @@ impl BinWriter {
             count: 0,
             prev: 0,
             buf: Vec::with_capacity(2 * IO_BUF),
+            distances: distance_line.map(|line| (line.trailing_zeros(), StackDistances::new())),
         };
         w.buf.resize(header_len(cores) as usize, 0);
         Ok(w)
@@ -511,7 +579,11 @@ impl BinWriter {
 
     pub fn push(&mut self, r: &Record) -> Result<(), TraceError> {
         let before = self.buf.len();
-        encode(&mut self.buf, r, self.prev);
+        let reuse = match &mut self.distances {
+            Some((shift, sd)) if r.op.is_some() => Some(sd.access(r.addr >> *shift).map_or(0, |d| d + 1)),
+            _ => None,
+        };
+        encode(&mut self.buf, r, self.prev, reuse);
         self.offset += (self.buf.len() - before) as u64;
         self.prev = r.addr;
         self.count += 1;
@@ -526,6 +598,9 @@ impl BinWriter {
         self.start = self.offset;
         self.count = 0;
         self.prev = 0;
+        if let Some((_, sd)) = &mut self.distances {
+            *sd = StackDistances::new();
+        }
     }
 
     fn flush(&mut self) -> Result<(), TraceError> {
@@ -540,7 +615,8 @@ impl BinWriter {
         let mut header = Vec::with_capacity(header_len(self.cores) as usize);
         header.extend_from_slice(&MAGIC);
         header.extend_from_slice(&VERSION.to_le_bytes());
-        header.extend_from_slice(&0u16.to_le_bytes());
+        let flags = self.distances.as_ref().map_or(0, |&(shift, _)| DISTANCES | (shift as u16) << 8);
+        header.extend_from_slice(&flags.to_le_bytes());
         header.extend_from_slice(&(self.cores as u32).to_le_bytes());
         for s in &self.sections {
             for v in [s.offset, s.len, s.records] {
@@ -560,6 +636,8 @@ impl BinWriter {
 mod tests {
     use super::*;
 
+    const NONE: Distances = Distances { present: false, capacity: None };
+
     #[test]
     fn record_encoding_round_trips_and_is_compact() {
         let recs = [
@@ -574,12 +652,12 @@ mod tests {
         let mut lens = Vec::new();
         for r in &recs {
             let before = buf.len();
-            encode(&mut buf, r, prev);
-            let (got, n) = decode(&buf[before..], prev).unwrap().unwrap();
+            encode(&mut buf, r, prev, None);
+            let (got, n) = decode(&buf[before..], prev, NONE).unwrap().unwrap();
             assert_eq!((got, n), (*r, buf.len() - before));
             // Every strict prefix is incomplete, never wrong.
             for k in 0..n {
-                assert_eq!(decode(&buf[before..before + k], prev), Ok(None));
+                assert_eq!(decode(&buf[before..before + k], prev, NONE), Ok(None));
             }
             prev = r.addr;
             lens.push(n);
@@ -589,59 +667,81 @@ mod tests {
     }
 
     /// The window decoder (the replay path) agrees with the byte-at-a-time one
-    /// on varints of every length, in every field, wherever they sit.
+    /// on varints of every length, in every field, wherever they sit, with and
+    /// without reuse distances.
     #[test]
     fn window_decoder_matches_the_careful_one() {
         let widths: Vec<u64> =
             (0..64).flat_map(|b| [(1u64 << b) - 1, 1 << b, (1 << b) | 1]).chain([u64::MAX]).collect();
-        let mut recs = Vec::new();
-        let mut addr = 0u64;
-        for (k, &w) in widths.iter().enumerate() {
-            // Deltas of both signs and every size; gaps, values and sizes too.
-            addr = if k % 2 == 0 { addr.wrapping_add(w) } else { addr.wrapping_sub(w) };
-            recs.push(Record::access(TraceOp::Read, addr, 4, w));
-            let value = Some(w.rotate_left(k as u32));
-            recs.push(Record { value, ..Record::access(TraceOp::Cas { expected: w }, addr ^ w, w as u32, 0) });
-            recs.push(Record::compute(w));
+        let with = Distances { present: true, capacity: Some(1 << 20) };
+        for dist in [NONE, with, Distances { present: true, capacity: None }] {
+            let mut recs = Vec::new();
+            let mut fields = Vec::new();
+            let mut addr = 0u64;
+            for (k, &w) in widths.iter().enumerate() {
+                // Deltas of both signs and every size; gaps, values, sizes and
+                // reuse fields too.
+                addr = if k % 2 == 0 { addr.wrapping_add(w) } else { addr.wrapping_sub(w) };
+                let field = dist.present.then_some(w.rotate_right(k as u32 % 3));
+                let reuse = field.map_or(Reuse::UNKNOWN, |f| dist.reuse(f));
+                recs.push(Record { reuse, ..Record::access(TraceOp::Read, addr, 4, w) });
+                fields.push(field);
+                let value = Some(w.rotate_left(k as u32));
+                let cas = Record::access(TraceOp::Cas { expected: w }, addr ^ w, w as u32, 0);
+                recs.push(Record { value, reuse: field.map_or(Reuse::UNKNOWN, |_| dist.reuse(w)), ..cas });
+                fields.push(dist.present.then_some(w));
+                recs.push(Record::compute(w));
+                fields.push(None);
+            }
+            let mut buf = Vec::new();
+            let mut prev = 0;
+            let mut starts = Vec::new();
+            for (r, &f) in recs.iter().zip(&fields) {
+                starts.push(buf.len());
+                encode(&mut buf, r, prev, f);
+                prev = r.addr;
+            }
+            buf.resize(buf.len() + MAX_RECORD, 0);
+            let mut prev = 0;
+            for (r, &at) in recs.iter().zip(&starts) {
+                let w: &[u8; MAX_RECORD] = buf[at..at + MAX_RECORD].try_into().unwrap();
+                let careful = decode(&buf[at..], prev, dist).unwrap().unwrap();
+                assert_eq!(decode_window(w, prev, dist), Ok(careful));
+                assert_eq!(careful.0, *r);
+                prev = r.addr;
+            }
+            // The batch loop stops at its count, or where a longest record may no
+            // longer fit (the padding would decode as records of zeros).
+            let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
+            assert_eq!(decode_run(&buf, &mut pos, &mut prev, recs.len(), dist, &mut out), Ok(recs.len()));
+            assert_eq!(out, recs);
+            let end = starts[recs.len() - 1] + 1;
+            let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
+            let n = decode_run(&buf[..end], &mut pos, &mut prev, usize::MAX, dist, &mut out).unwrap();
+            assert_eq!(out[..], recs[..n]);
+            assert!(end - pos < MAX_RECORD && n < recs.len());
+            let mut bad = buf.clone();
+            bad[starts[5]] = 0x06;
+            let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
+            assert!(decode_run(&bad, &mut pos, &mut prev, recs.len(), dist, &mut out).is_err());
+            assert_eq!((pos, out.len()), (starts[5], 5));
         }
-        let mut buf = Vec::new();
-        let mut prev = 0;
-        let mut starts = Vec::new();
-        for r in &recs {
-            starts.push(buf.len());
-            encode(&mut buf, r, prev);
-            prev = r.addr;
-        }
-        buf.resize(buf.len() + MAX_RECORD, 0);
-        let mut prev = 0;
-        for (r, &at) in recs.iter().zip(&starts) {
-            let w: &[u8; MAX_RECORD] = buf[at..at + MAX_RECORD].try_into().unwrap();
-            let careful = decode(&buf[at..], prev).unwrap().unwrap();
-            assert_eq!(decode_window(w, prev), Ok(careful));
-            assert_eq!(careful.0, *r);
-            prev = r.addr;
-        }
-        // The batch loop stops at its count, or where a longest record may no
-        // longer fit (the padding would decode as records of zeros).
-        let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
-        assert_eq!(decode_run(&buf, &mut pos, &mut prev, recs.len(), &mut out), Ok(recs.len()));
-        assert_eq!(out, recs);
-        let end = starts[recs.len() - 1] + 1;
-        let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
-        let n = decode_run(&buf[..end], &mut pos, &mut prev, usize::MAX, &mut out).unwrap();
-        assert_eq!(out[..], recs[..n]);
-        assert!(end - pos < MAX_RECORD && n < recs.len());
-        let mut bad = buf.clone();
-        bad[starts[5]] = 0x06;
-        let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
-        assert!(decode_run(&bad, &mut pos, &mut prev, recs.len(), &mut out).is_err());
-        assert_eq!((pos, out.len()), (starts[5], 5));
+    }
+
+    #[test]
+    fn reuse_fields_read_as_first_reference_and_capacity_hits() {
+        let dist = |capacity| Distances { present: true, capacity };
+        assert_eq!(dist(Some(4)).reuse(0), Reuse::new(true, false));
+        assert_eq!(dist(Some(4)).reuse(4), Reuse::new(false, true)); // distance 3 < 4
+        assert_eq!(dist(Some(4)).reuse(5), Reuse::new(false, false)); // distance 4
+        assert_eq!(dist(Some(u64::MAX)).reuse(u64::MAX), Reuse::new(false, true));
+        assert_eq!(dist(None).reuse(3), Reuse::UNKNOWN);
     }
 
     #[test]
     fn corrupt_bytes_are_errors() {
-        assert!(decode(&[0x06, 0], 0).is_err());
+        assert!(decode(&[0x06, 0], 0, NONE).is_err());
         let long = [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert!(decode(&long, 0).is_err());
+        assert!(decode(&long, 0, NONE).is_err());
     }
 }

@@ -47,7 +47,9 @@ pub enum BinErrorKind {
     BadMagic,
     #[error("unsupported binary trace version {0} (this build reads version 1)")]
     UnsupportedVersion(u16),
-    #[error("unsupported flags {0:#06x} (must be 0)")]
+    #[error(
+        "unsupported flags {0:#06x} (known: bit 0, reuse distances, with bits 8-15 their line size's log2, at most 16)"
+    )]
     UnsupportedFlags(u16),
     #[error("core count {0} is not between 1 and {MAX_CORES}")]
     BadCoreCount(u32),

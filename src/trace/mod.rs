@@ -76,7 +76,7 @@ use std::str::FromStr;
 pub use error::{BinErrorKind, Codec, MAX_CORES, MAX_LINE, TraceError};
 pub use r#gen::{Pattern, SplitMix64, UnknownPattern, generate};
 pub use stream::{CoreStream, StreamSummary};
-pub use write::{Lossy, WriteSummary, write, write_streams};
+pub use write::{Lossy, WriteOptions, WriteSummary, write, write_streams, write_streams_with, write_with};
 
 use stream::CoreDecoder;
 
@@ -167,7 +167,7 @@ enum PerCore {
 enum Layout {
     PerCore(PerCore),
     Csv { cores: usize, records: u64 },
-    Bin { sections: Vec<bin::Section> },
+    Bin(bin::Header),
 }
 
 /// An opened, validated trace, ready to stream.
@@ -220,11 +220,11 @@ pub fn open(spec: &TraceSpec) -> Result<TraceSet, TraceError> {
         }
         Format::Bin => {
             let path = single(&files)?;
-            let sections = bin::read_header(&path)?;
-            if sections.iter().all(|s| s.records == 0) {
+            let header = bin::read_header(&path)?;
+            if header.sections.iter().all(|s| s.records == 0) {
                 return Err(TraceError::Empty { path });
             }
-            Layout::Bin { sections }
+            Layout::Bin(header)
         }
         // (`Auto` cannot occur here: detection always names a format.)
         Format::Cs4223 | Format::Din | Format::Lackey | Format::Auto => {
@@ -260,7 +260,7 @@ impl TraceSet {
         match &self.layout {
             Layout::PerCore(_) => self.files.len(),
             Layout::Csv { cores, .. } => *cores,
-            Layout::Bin { sections } => sections.len(),
+            Layout::Bin(h) => h.sections.len(),
         }
     }
 
@@ -279,7 +279,7 @@ impl TraceSet {
         match &self.layout {
             Layout::PerCore(_) => None,
             Layout::Csv { records, .. } => Some(*records),
-            Layout::Bin { sections } => Some(sections.iter().map(|s| s.records).sum()),
+            Layout::Bin(h) => Some(h.sections.iter().map(|s| s.records).sum()),
         }
     }
 
@@ -319,16 +319,26 @@ impl TraceSet {
                 let tracker = self.tracker();
                 demux::spawn(&self.files[0], cores, tracker, move || csv::CsvDecoder::new(&path, input::open(&path)?))
             }
-            Layout::Bin { sections } => {
-                let n = sections.len();
-                sections
+            Layout::Bin(header) => {
+                let n = header.sections.len();
+                // Reuse distances for this line size answer for any capacity:
+                // nothing to track on the decoder threads.
+                let present = header.distance_line.is_some();
+                let (dist, reuse_lines) = match self.reuse_lines {
+                    Some(lines) if header.distance_line == Some(line_size) => {
+                        (bin::Distances { present, capacity: Some(lines as u64) }, None)
+                    }
+                    lines => (bin::Distances { present, capacity: None }, lines),
+                };
+                header
+                    .sections
                     .into_iter()
                     .enumerate()
                     .map(|(core, s)| {
                         let path = self.files[0].clone();
-                        let t = self.reuse_lines.map(|lines| ReuseTracker::new(lines, line_size));
+                        let t = reuse_lines.map(|lines| ReuseTracker::new(lines, line_size));
                         stream::spawn_core(core, t, move || {
-                            let d = bin::BinCoreDecoder::open(&path, core, s, core + 1 == n)?;
+                            let d = bin::BinCoreDecoder::open(&path, core, s, core + 1 == n, dist)?;
                             Ok(Box::new(d) as Box<dyn CoreDecoder>)
                         })
                     })
@@ -360,12 +370,14 @@ impl TraceSet {
                 }
                 Ok(out)
             }
-            Layout::Bin { sections } => sections
+            Layout::Bin(header) => header
+                .sections
                 .iter()
                 .enumerate()
                 .map(|(core, s)| {
-                    let last = core + 1 == sections.len();
-                    drain(Box::new(bin::BinCoreDecoder::open(&self.files[0], core, *s, last)?))
+                    let last = core + 1 == header.sections.len();
+                    let dist = bin::Distances { present: header.distance_line.is_some(), capacity: None };
+                    drain(Box::new(bin::BinCoreDecoder::open(&self.files[0], core, *s, last, dist)?))
                 })
                 .collect(),
         }

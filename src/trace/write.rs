@@ -178,19 +178,52 @@ impl CoreSource for Vec<CoreStream> {
     }
 }
 
+/// What to write besides the records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// bin only: store each access's reuse distance for lines of this many
+    /// bytes (see [`bin`](super::bin)), for replays that classify misses.
+    pub distance_line: Option<u32>,
+}
+
 /// Writes in-memory per-core records to `path` in `format` (not `Auto`).
 pub fn write(format: Format, path: &Path, cores: &[Vec<Record>]) -> Result<WriteSummary, TraceError> {
+    write_with(format, path, cores, WriteOptions::default())
+}
+
+/// [`write`], with options.
+pub fn write_with(
+    format: Format,
+    path: &Path,
+    cores: &[Vec<Record>],
+    opts: WriteOptions,
+) -> Result<WriteSummary, TraceError> {
     let pos = vec![0; cores.len()];
-    write_source(format, path, &mut Slices { cores, pos })
+    write_source(format, path, &mut Slices { cores, pos }, opts)
 }
 
 /// Writes everything `streams` deliver to `path` in `format`, core by core
 /// (or merged by issue time, for csv), holding little in memory.
-pub fn write_streams(format: Format, path: &Path, mut streams: Vec<CoreStream>) -> Result<WriteSummary, TraceError> {
-    write_source(format, path, &mut streams)
+pub fn write_streams(format: Format, path: &Path, streams: Vec<CoreStream>) -> Result<WriteSummary, TraceError> {
+    write_streams_with(format, path, streams, WriteOptions::default())
 }
 
-fn write_source(format: Format, path: &Path, src: &mut dyn CoreSource) -> Result<WriteSummary, TraceError> {
+/// [`write_streams`], with options.
+pub fn write_streams_with(
+    format: Format,
+    path: &Path,
+    mut streams: Vec<CoreStream>,
+    opts: WriteOptions,
+) -> Result<WriteSummary, TraceError> {
+    write_source(format, path, &mut streams, opts)
+}
+
+fn write_source(
+    format: Format,
+    path: &Path,
+    src: &mut dyn CoreSource,
+    opts: WriteOptions,
+) -> Result<WriteSummary, TraceError> {
     let mut summary = WriteSummary::default();
     if src.cores() == 0 || src.cores() > MAX_CORES {
         let why = format!("a trace has 1 to {MAX_CORES} cores, not {}", src.cores());
@@ -198,7 +231,7 @@ fn write_source(format: Format, path: &Path, src: &mut dyn CoreSource) -> Result
     }
     match format {
         Format::Bin => {
-            let mut w = BinWriter::create(path, src.cores())?;
+            let mut w = BinWriter::create(path, src.cores(), opts.distance_line)?;
             for core in 0..src.cores() {
                 while let Some(r) = src.next(core)? {
                     w.push(&r)?;
