@@ -292,8 +292,23 @@ impl Probe<'_> {
     pub fn frame(&self, line: LineAddr, writes: bool) -> Option<usize> {
         let base = (line as usize & self.set_mask) * self.ways;
         let set = self.tags.get(base..base + self.ways)?;
-        set.iter().position(|t| t[usize::from(writes)] == line).map(|w| base + w)
+        let w = usize::from(writes);
+        // The usual associativities, unrolled: a replay's scan and hits spend
+        // most of their lookups here.
+        let way = match self.ways {
+            2 => way_of::<2>(set, line, w),
+            4 => way_of::<4>(set, line, w),
+            8 => way_of::<8>(set, line, w),
+            _ => set.iter().position(|t| t[w] == line),
+        };
+        way.map(|way| base + way)
     }
+}
+
+#[inline(always)]
+fn way_of<const N: usize>(set: &[[LineAddr; 2]], line: LineAddr, w: usize) -> Option<usize> {
+    let set: &[[LineAddr; 2]; N] = set.try_into().ok()?;
+    (0..N).find(|&i| set[i][w] == line)
 }
 
 #[cfg(test)]
@@ -323,10 +338,17 @@ mod tests {
     #[test]
     fn hit_tags_follow_the_frames() {
         let mut rng = crate::rng::SplitMix64::new(11);
-        let mut c = CacheArray::new(geometry(4), ReplacementPolicy::Lru, 3);
+        // Every way count the lookup unrolls, and others.
+        for ways in [1, 2, 3, 4, 8, 16] {
+            let mut c = CacheArray::new(geometry(ways), ReplacementPolicy::Lru, 3);
+            hit_tags_follow(&mut c, &mut rng, 6 * ways as u64);
+        }
+    }
+
+    fn hit_tags_follow(c: &mut CacheArray, rng: &mut crate::rng::SplitMix64, lines: u64) {
         for _ in 0..20_000 {
-            let line = rng.below(24);
-            let idx = (c.set_of(line) * c.ways()) + rng.below(4) as usize;
+            let line = rng.below(lines);
+            let idx = (c.set_of(line) * c.ways()) + rng.below(c.ways() as u64) as usize;
             let state = L1State::ALL[rng.below(L1State::ALL.len() as u64) as usize];
             match rng.below(4) {
                 0 if c.frame(idx).state == L1State::I => c.install(idx, line, state),
@@ -334,7 +356,7 @@ mod tests {
                 2 => c.invalidate(idx),
                 _ => c.set_frame(idx, Frame { line, state, dirty: rng.below(2) == 1 }),
             }
-            let probe = rng.below(24);
+            let probe = rng.below(lines);
             for writes in [false, true] {
                 let by_state = c.find_where(probe, |st| if writes { st.can_write() } else { st.can_read() });
                 assert_eq!(c.hit_frame(probe, writes), by_state);
