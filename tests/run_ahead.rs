@@ -64,6 +64,8 @@ struct Shape {
     jitter: Option<u64>,
     /// Show the engine at most this many records ahead of each core (`None`: all).
     window: Option<usize>,
+    /// Run ahead wherever possible, never backing off where it does not pay.
+    always_ahead: bool,
 }
 
 impl Shape {
@@ -104,7 +106,14 @@ impl Shape {
     /// Also what the machine holds at the end: per touched line, every L1's
     /// state and data and the memory's copy.
     fn run_full(&self, records: Vec<Vec<Record>>, exact: bool, check: bool) -> Result<(Stats, Vec<String>), String> {
-        let opts = RunOptions { check, classify: true, exact, jitter: self.jitter, ..Default::default() };
+        let opts = RunOptions {
+            check,
+            classify: true,
+            exact,
+            jitter: self.jitter,
+            always_ahead: self.always_ahead,
+            ..Default::default()
+        };
         let mut sim = Simulator::new(self.config(), opts);
         let shift = self.l1.2.trailing_zeros();
         let mut lines: Vec<u64> =
@@ -220,12 +229,13 @@ fn arb_shape() -> impl Strategy<Value = Shape> {
         any::<u64>(),
         prop::option::weighted(0.25, 1u64..=30),
         prop::option::weighted(0.25, 0usize..=16),
+        any::<bool>(),
     );
     (machine, l1, workload).prop_map(
         |(
             (protocol, cores, topology, slices, dir_latency, hop_latency, local_latency, hit_latency, mem_latency),
             (size, ways, line, writeback_entries, silent_evict, replacement),
-            (pattern, ops, seed, jitter, window),
+            (pattern, ops, seed, jitter, window, always_ahead),
         )| Shape {
             protocol,
             cores,
@@ -245,6 +255,7 @@ fn arb_shape() -> impl Strategy<Value = Shape> {
             seed,
             jitter,
             window,
+            always_ahead,
         },
     )
 }

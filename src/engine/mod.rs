@@ -168,6 +168,12 @@ struct CoreCtx {
     /// those hits needs no second lookup. [`FILLED`] stands for the frame the
     /// outstanding miss fills.
     known: Frames,
+    /// How many more runs to stop at the next event (as `--exact` does) without
+    /// working out how far the core may run ahead, since lately that bought it
+    /// no hit past the next event; and the log2 of how many runs it skips the
+    /// next time running ahead does not pay.
+    skip_ahead: u8,
+    ahead_backoff: u8,
 }
 
 /// A queue of frame indices: a ring of [`KNOWN`] entries, so a scan knows at
@@ -263,6 +269,9 @@ pub struct RunOptions {
     pub classify: bool,
     /// No running ahead on hits (slower; results are identical by design).
     pub exact: bool,
+    /// Work out how far each core may run ahead on every run, even for cores
+    /// it has not been helping (tests: the same results, more running ahead).
+    pub always_ahead: bool,
 }
 
 pub struct Simulator {
@@ -298,6 +307,8 @@ pub struct Simulator {
     /// Take events strictly one at a time (no running ahead on hits): for tests
     /// that show running ahead changes nothing.
     exact: bool,
+    /// Never back off from running ahead (see `judge_ahead`).
+    always_ahead: bool,
     /// Per core: the earliest delivery time of each message addressed to its L1.
     pending_to: Vec<smallvec::SmallVec<[(Cycle, MsgKind); 4]>>,
     /// Per core: the earliest cycle its L1 may send a directory anything (see
@@ -378,6 +389,8 @@ impl Simulator {
                     taken: 0,
                     scan: Scan::default(),
                     known: Frames::default(),
+                    skip_ahead: 0,
+                    ahead_backoff: 0,
                 };
                 n
             ],
@@ -392,6 +405,7 @@ impl Simulator {
             message_lookahead: cfg.l1.hit_latency.min(cfg.directory.latency) + min_link,
             min_link,
             exact: opts.exact,
+            always_ahead: opts.always_ahead,
             pending_to: vec![smallvec::SmallVec::new(); n],
             acts: MinTree::new(n),
             stale_acts: Vec::with_capacity(n),
@@ -780,13 +794,25 @@ impl Simulator {
     /// safe), so a core always makes progress whatever the latencies.
     ///
     /// A waiting or blocked core moves only when a message reaches its L1.
-    fn hit_horizon<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> Cycle {
+    ///
+    /// With it, the next event, when the horizon may go past it (see `judge_ahead`).
+    fn hit_horizon<F: Frontend + ?Sized>(&mut self, c: usize, fe: &F) -> (Cycle, Option<Cycle>) {
         // No running ahead: the core stops at the next event of any kind.
         let m = self.next_msg().map_or(Cycle::MAX, |(t, _)| t);
         let r = self.ready.peek().map_or(Cycle::MAX, |(t, idx)| if (idx as usize) < c { t } else { t + 1 });
         let next_event = m.min(r);
         if self.exact {
-            return next_event;
+            return (next_event, None);
+        }
+        // Working out a horizon costs scans and, with many cores, a refresh of
+        // every core whose future changed. When cores mostly miss (many cores
+        // sharing everything), it seldom lets one past the next event, so a core
+        // it did not help stops at the next event for a while. Any horizon from
+        // the next event to the bound below gives the same run.
+        let core = &mut self.cores[c];
+        if core.skip_ahead > 0 && !self.always_ahead {
+            core.skip_ahead -= 1;
+            return (next_event, None);
         }
         // A quick bound first, from the queues' heads alone: any message's effect
         // reaches an L1 `message_lookahead` after it at the soonest, another Ready
@@ -797,8 +823,8 @@ impl Simulator {
             .min(m.saturating_add(self.message_lookahead))
             .min(self.ready.peek().map_or(Cycle::MAX, |(t, _)| t.saturating_add(self.lookahead)))
             .max(next_event);
-        if quick > self.scan(c, fe) {
-            return quick;
+        if quick >= self.scan(c, fe) {
+            return (quick, Some(next_event));
         }
         self.refresh_acts(fe);
         // A Put-Ack only frees a write-back slot, which no hit looks at.
@@ -808,7 +834,20 @@ impl Simulator {
         // arrival: safe for both.
         let dir = self.directory_reach(c);
         let l1 = self.acts.min_excluding(c);
-        own.min(dir).min(l1.saturating_add(self.lookahead)).max(next_event)
+        (own.min(dir).min(l1.saturating_add(self.lookahead)).max(next_event), Some(next_event))
+    }
+
+    /// After a run that could go past `next_event`: whether it did. Runs that do
+    /// not make the core skip working out a horizon for 1, 3, 7, … up to 63 runs.
+    fn judge_ahead(&mut self, c: usize, next_event: Cycle) {
+        const MAX_BACKOFF: u8 = 6;
+        let core = &mut self.cores[c];
+        if core.time > next_event {
+            core.ahead_backoff = 0;
+        } else {
+            core.ahead_backoff = (core.ahead_backoff + 1).min(MAX_BACKOFF);
+            core.skip_ahead = (1u8 << core.ahead_backoff) - 1;
+        }
     }
 
     /// The earliest a directory input already in flight can change what core `c`
@@ -847,10 +886,13 @@ impl Simulator {
             self.unready(c);
             return Ok(());
         }
-        let hit_horizon = self.hit_horizon(c, fe);
-        let (access, reuse) = match self.run_hits(c, fe, hit_horizon)? {
-            Some(a) => a,
-            None => return Ok(()),
+        let (hit_horizon, next_event) = self.hit_horizon(c, fe);
+        let ran = self.run_hits(c, fe, hit_horizon)?;
+        if let Some(next_event) = next_event {
+            self.judge_ahead(c, next_event);
+        }
+        let Some((access, reuse)) = ran else {
+            return Ok(());
         };
         // A miss (or an access the fast path cannot take) at the core's time.
         let t = self.cores[c].time;

@@ -126,7 +126,13 @@ pub fn run_programs(opts: &StressOptions, seed: u64, programs: &[Program]) -> Re
     let cfg = stress_config(opts, seed);
     let mut sim = Simulator::new(
         cfg,
-        RunOptions { check: true, jitter: Some(opts.jitter), mutation: opts.mutation, classify: true, exact: false },
+        RunOptions {
+            check: true,
+            jitter: Some(opts.jitter),
+            mutation: opts.mutation,
+            classify: true,
+            ..Default::default()
+        },
     );
     let mut fe = Replay { programs: programs.to_vec(), next: vec![0; programs.len()] };
     sim.run(&mut fe)?;
