@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Replay speed and peak memory on blackscholes (4 cores, 4 KiB 2-way 32 B lines),
-# MESI and MOESI, from uncompressed text, gzip and the binary format, against the
+# MESI and MOESI, from uncompressed text, gzip and the binary format, and both at
+# once (`compare`, from text and bin), against the
 # bare loop of ../shared/bench (no coherence, no timing: the floor).
 # Prints input records per second (every line of the text trace, compute lines
 # included, as the bare loop counts them), records per CPU-second (user + system,
@@ -37,6 +38,11 @@ for p in mesi moesi; do
              "./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $trace"
              "./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $work/b-line32.bin")
 done
+# Both protocols side by side (two replays at once: the machine's cores are shared
+# by two simulation threads and both sets of decoders; records counted once).
+labels+=("compare mesi,moesi, text" "compare mesi,moesi, bin")
+commands+=("./target/release/cohsim compare -q --protocols mesi,moesi --l1 4KiB:2:32 $work/b"
+           "./target/release/cohsim compare -q --protocols mesi,moesi --l1 4KiB:2:32 $work/b-line32.bin")
 declare -a best best_rss best_cpu
 for _ in $(seq "$rounds"); do
   for i in "${!commands[@]}"; do
