@@ -117,14 +117,28 @@ fn gen_convert_and_replay_agree_across_formats() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = cohsim(&["convert", csv.to_str().unwrap(), "-o", bin.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let a = cohsim(&["run", "--json", csv.to_str().unwrap()]);
-    let b = cohsim(&["run", "--json", bin.to_str().unwrap()]);
+    let plain = tmp("gen-plain.bin");
+    let o = cohsim(&["convert", "--no-distances", csv.to_str().unwrap(), "-o", plain.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::metadata(&plain).unwrap().len() < std::fs::metadata(&bin).unwrap().len());
     let strip = |o: &Output| {
+        assert!(o.status.success(), "{}", stderr(o));
         let mut v: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap();
         v.as_object_mut().unwrap().remove("host");
         v
     };
-    assert_eq!(strip(&a), strip(&b), "the same trace from CSV and from bin replays identically");
+    // The bin file's reuse distances are for 64-byte lines: a replay with that
+    // line size reads them (a small L1, for capacity misses), one with another
+    // line size works reuse out itself.
+    for l1 in ["32KiB:8:64", "1KiB:2:64", "1KiB:2:32"] {
+        let run = |path: &std::path::Path| cohsim(&["run", "--json", "--l1", l1, path.to_str().unwrap()]);
+        let text = strip(&run(&csv));
+        assert_eq!(text, strip(&run(&bin)), "CSV and bin replay identically, L1 {l1}");
+        assert_eq!(text, strip(&run(&plain)), "CSV and bin without distances, L1 {l1}");
+        if l1 == "1KiB:2:64" {
+            assert!(text["totals"]["miss_classes"]["capacity"].as_u64().unwrap() > 0, "{text}");
+        }
+    }
 }
 
 #[test]
