@@ -286,7 +286,9 @@ impl TraceSet {
     /// Have the decoder threads (the demux thread, for a CSV holding every core)
     /// fill in each record's [`Reuse`] for an L1 of `capacity_lines` lines of the
     /// spec's line size: the part of miss classification that depends only on each
-    /// core's own accesses. It assumes what a replay is: one run of a simulator
+    /// core's own accesses. A bin file whose reuse distances are for this line size
+    /// supplies it as it decodes, for any capacity, with no tracking at all.
+    /// It assumes what a replay is: one run of a simulator
     /// with that line size, from cold caches. (The classifier does not add
     /// known-reuse accesses to its own fully associative cache, so a later run
     /// with another front end would not see them.)
