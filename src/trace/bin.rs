@@ -738,6 +738,38 @@ mod tests {
         assert_eq!(dist(None).reuse(3), Reuse::UNKNOWN);
     }
 
+    /// A replay with the file's line size takes reuse from the file, not from
+    /// tracking: a reuse field that lies is believed. Another line size tracks.
+    #[test]
+    fn replays_read_reuse_off_the_file() {
+        let dir = std::env::temp_dir().join(format!("cohsim-bin-reuse-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.bin");
+        let read = |addr| Record::access(TraceOp::Read, addr, 4, 0);
+        let mut w = BinWriter::create(&path, 1, Some(64)).unwrap();
+        for r in [read(0x40), read(0x40)] {
+            w.push(&r).unwrap();
+        }
+        w.end_core();
+        w.finish().unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The second access's reuse field, the file's last byte: distance 0 (1);
+        // make it claim a first reference (0).
+        assert_eq!(bytes.last(), Some(&1));
+        *bytes.last_mut().unwrap() = 0;
+        std::fs::write(&path, &bytes).unwrap();
+        let reuse = |line| {
+            let spec = super::super::TraceSpec::new([&path]).with_line_size(line);
+            let mut s = super::super::open(&spec).unwrap().with_reuse(4).into_streams().remove(0);
+            let (a, b) = (s.next().unwrap().unwrap(), s.next().unwrap().unwrap());
+            (a.reuse, b.reuse)
+        };
+        let first = Reuse::new(true, false);
+        assert_eq!(reuse(64), (first, first), "the file's (false) word");
+        assert_eq!(reuse(32), (first, Reuse::new(false, true)), "tracked");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn corrupt_bytes_are_errors() {
         assert!(decode(&[0x06, 0], 0, NONE).is_err());

@@ -66,7 +66,8 @@ pub struct Record {
     pub size: u32,
     pub gap: u64,
     pub value: Option<u64>,
-    /// Filled in on the decoder thread when asked; not part of any file format.
+    /// Filled in on the decoder thread when asked, from a bin file's reuse
+    /// distances or by tracking; no writer stores it as such.
     pub reuse: Reuse,
 }
 
