@@ -555,10 +555,8 @@ impl BinWriter {
     /// With `distance_line`, every access carries its reuse distance for lines
     /// of that many bytes (a power of two, at most 2^16).
     pub fn create(path: &Path, cores: usize, distance_line: Option<u32>) -> Result<Self, TraceError> {
-        if let Some(line) = distance_line
-            && (!line.is_power_of_two() || line > 1 << 16)
-        {
-            return Err(TraceError::BadLineSize(line));
+        if let Some(line) = distance_line {
+            super::check_line_size(line)?;
         }
         let (temp, file) = TempOut::create(path)?;
         let mut w = BinWriter {

@@ -182,12 +182,14 @@ pub struct TraceSet {
     reuse_lines: Option<usize>,
 }
 
+/// A line size a trace may be read or stored for: a power of two up to 64 KiB.
+pub(crate) fn check_line_size(line: u32) -> Result<u32, TraceError> {
+    if line.is_power_of_two() && line <= 1 << 16 { Ok(line) } else { Err(TraceError::BadLineSize(line)) }
+}
+
 /// Validates `spec`, expands a prefix, detects the format and counts cores.
 pub fn open(spec: &TraceSpec) -> Result<TraceSet, TraceError> {
-    let line = spec.line_size;
-    if !line.is_power_of_two() || line > 65536 {
-        return Err(TraceError::BadLineSize(line));
-    }
+    let line = check_line_size(spec.line_size)?;
     let files = paths::expand(&spec.paths)?;
     let mut first: Option<Format> = None;
     for path in &files {
