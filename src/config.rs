@@ -51,7 +51,8 @@ impl From<ByteSize> for u64 {
     }
 }
 
-/// Parse `32KiB`, `32K`, `4 MiB`, `64B`, `4096`.
+/// Parse `32KiB`, `32K`, `32KB`, `4 MiB`, `64B`, `4096`. Every unit is binary
+/// (K, KB and KiB are all 1024 bytes), as cache sizes are written.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -63,7 +64,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         other => {
-            return Err(format!("unknown size unit {other:?} in {s:?} (use B, KiB, MiB, GiB)"));
+            return Err(format!(
+                "unknown size unit {other:?} in {s:?} (use B, K/KB/KiB, M/MB/MiB or G/GB/GiB; all are powers of 1024)"
+            ));
         }
     };
     n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
@@ -194,16 +197,24 @@ impl SystemConfig {
         CacheGeometry { size: self.l1.size.0, ways: self.l1.ways, line: self.l1.line }
     }
 
-    /// Apply `--l1 SIZE:WAYS:LINE`.
+    /// Apply `--l1 SIZE:WAYS:LINE`; WAYS may be `full` (one set).
     pub fn set_l1_shape(&mut self, spec: &str) -> Result<(), ConfigError> {
         let parts: Vec<&str> = spec.split(':').collect();
         if parts.len() != 3 {
             return Err(err("--l1", format!("expected SIZE:WAYS:LINE such as 32KiB:8:64, found {spec:?}")));
         }
         self.l1.size = ByteSize(parse_size(parts[0]).map_err(|m| err("--l1 size", m))?);
-        self.l1.ways =
-            parts[1].parse().map_err(|_| err("--l1 ways", format!("expected a number, found {:?}", parts[1])))?;
-        self.l1.line = parse_size(parts[2]).map_err(|m| err("--l1 line", m))? as u32;
+        let line = parse_size(parts[2]).map_err(|m| err("--l1 line", m))?;
+        self.l1.line = u32::try_from(line).map_err(|_| err("--l1 line", format!("{line} bytes is too large")))?;
+        self.l1.ways = if parts[1].eq_ignore_ascii_case("full") {
+            // Fully associative: every line of the cache in one set.
+            let ways = self.l1.size.0.checked_div(line).unwrap_or(0);
+            u32::try_from(ways).map_err(|_| err("--l1 ways", format!("{ways} ways (full) is too many")))?
+        } else {
+            parts[1]
+                .parse()
+                .map_err(|_| err("--l1 ways", format!("expected a number or \"full\", found {:?}", parts[1])))?
+        };
         Ok(())
     }
 
@@ -227,9 +238,6 @@ impl SystemConfig {
                 "l1.size",
                 format!("{} bytes cannot hold {} ways of {}-byte lines", l1.size.0, l1.ways, l1.line),
             ));
-        }
-        if l1.ways > 64 {
-            return Err(err("l1.ways", format!("{} ways is more than 64", l1.ways)));
         }
         if l1.writeback_entries == 0 {
             return Err(err("l1.writeback_entries", "must be at least 1"));
@@ -267,6 +275,46 @@ mod tests {
         assert_eq!(parse_size("4 KiB"), Ok(4096));
         assert_eq!(parse_size("64"), Ok(64));
         assert!(parse_size("12 parsecs").is_err());
+    }
+
+    #[test]
+    fn the_size_units_in_the_message_are_the_ones_accepted() {
+        let message = parse_size("1 parsec").unwrap_err();
+        // Every unit the message names (split on its separators) is accepted, as
+        // a power of 1024, in any case.
+        let listed = message.split("(use ").nth(1).unwrap().split(';').next().unwrap();
+        let units: Vec<&str> = listed.split([',', '/', ' ']).filter(|u| !u.is_empty() && *u != "or").collect();
+        assert_eq!(units, ["B", "K", "KB", "KiB", "M", "MB", "MiB", "G", "GB", "GiB"]);
+        for unit in units {
+            let power = match unit.as_bytes()[0] {
+                b'B' => 0,
+                b'K' => 10,
+                b'M' => 20,
+                _ => 30,
+            };
+            assert_eq!(parse_size(&format!("2{unit}")), Ok(2 << power), "{unit}");
+            assert_eq!(parse_size(&format!("2{}", unit.to_lowercase())), Ok(2 << power), "{unit}");
+        }
+        for unwritten in ["2Ki", "2kB2", "2T", "2TiB", "2 bytes"] {
+            assert!(parse_size(unwritten).is_err(), "{unwritten}");
+        }
+    }
+
+    #[test]
+    fn any_associativity_up_to_fully_associative() {
+        let mut c = SystemConfig::default();
+        c.set_l1_shape("8KiB:full:64").unwrap();
+        assert_eq!((c.l1.ways, c.geometry().sets()), (128, 1));
+        c.validate().unwrap();
+        c.set_l1_shape("8KiB:128:64").unwrap();
+        c.validate().unwrap();
+        c.set_l1_shape("1MiB:FULL:32").unwrap();
+        assert_eq!(c.l1.ways, 32768);
+        c.validate().unwrap();
+        let e = c.set_l1_shape("8KiB:most:64").unwrap_err();
+        assert!(e.message.contains("\"full\""), "{e}");
+        c.set_l1_shape("8KiB:256:64").unwrap();
+        assert_eq!(c.validate().unwrap_err().setting, "l1.size");
     }
 
     #[test]

@@ -226,3 +226,60 @@ fn table_and_check_and_stress_exit_statuses() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("20 passed, 0 failed"));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::process::Stdio;
+    // `cohsim run t | head -0`: standard output closes before the report is
+    // written. The command stops writing, keeps its exit status, never panics.
+    for args in [&["run", "traces/migratory.csv"][..], &["table", "moesi"], &["config"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cohsim"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).is_empty(), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn edge_case_inputs_get_clear_errors() {
+    // A UTF-8 byte-order mark before the header: detected as CSV, read alike.
+    let bom = tmp("bom.csv");
+    std::fs::write(&bom, b"\xEF\xBB\xBFcore,op,addr\n0,R,0x40\n1,W,0x40\n").unwrap();
+    let auto = cohsim(&["run", "--json", bom.to_str().unwrap()]);
+    assert!(auto.status.success(), "{}", stderr(&auto));
+    let named = cohsim(&["run", "--json", "--format", "csv", bom.to_str().unwrap()]);
+    let cores = |o: &Output| serde_json::from_str::<serde_json::Value>(&stdout(o)).unwrap()["cores"].clone();
+    assert_eq!(cores(&auto), cores(&named));
+    // A directory holding no per-core files: it says it is a directory.
+    let dir = tmp("a_directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = cohsim(&["run", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
+    // Errors say their cause once.
+    let o = cohsim(&["run", "no/such/file.csv", "traces/migratory.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn fully_associative_caches_are_accepted_and_spelled_full() {
+    let full = cohsim(&["run", "--json", "--l1", "8KiB:full:64", "traces/migratory.csv"]);
+    assert!(full.status.success(), "{}", stderr(&full));
+    let ways = cohsim(&["run", "--json", "--l1", "8KiB:128:64", "traces/migratory.csv"]);
+    assert!(ways.status.success(), "{}", stderr(&ways));
+    let totals = |o: &Output| serde_json::from_str::<serde_json::Value>(&stdout(o)).unwrap()["totals"].clone();
+    assert_eq!(totals(&full), totals(&ways));
+    // One set has no conflicts.
+    assert_eq!(totals(&full)["miss_classes"]["conflict"], 0);
+    let o = cohsim(&["run", "--l1", "8KiB:256:64", "traces/migratory.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot hold 256 ways"), "{}", stderr(&o));
+}

@@ -70,7 +70,9 @@ fn rich() -> Vec<Vec<Record>> {
     let store = Record { value: Some(42), ..wr(0x1000, 8, 5) };
     vec![
         vec![rd(0x1000, 8, 0), store, swap, Record::compute(12)],
-        vec![cas, fadd, rd(u64::MAX, 1, u64::MAX), rd(0, 100_000, 0)],
+        // The top byte of the address space, compute cycles adding up to the
+        // most a core may have (2^52), and a whole line read at once.
+        vec![cas, fadd, rd(u64::MAX, 1, (1 << 52) - 1), rd(0x40, 64, 0)],
         vec![Record::compute(3), wr(0x1000, 2, 0)],
     ]
 }
@@ -373,15 +375,17 @@ fn arb_record() -> impl Strategy<Value = Record> {
         Just(Some(TraceOp::FetchAdd)),
         any::<u64>().prop_map(|expected| Some(TraceOp::Cas { expected })),
     ];
-    let size = prop_oneof![Just(4u32), Just(8), any::<u32>()];
-    let gap = prop_oneof![0u64..8, any::<u64>()];
-    (op, any::<u64>(), size, gap, proptest::option::of(any::<u64>())).prop_map(|(op, addr, size, gap, value)| Record {
-        op,
-        addr,
-        size,
-        gap,
-        value,
-        reuse: Default::default(),
+    // Any record a replay accepts: an access of 1 to 64 bytes within one
+    // 64-byte line (a reader splits one that spans lines, see `access_sizes`),
+    // and compute gaps that add up, over 60 records, to less than 2^52.
+    let size = prop_oneof![Just(4u32), Just(8), 1..=64u32];
+    let gap = prop_oneof![0u64..8, 0..1u64 << 45];
+    (op, any::<u64>(), size, gap, proptest::option::of(any::<u64>())).prop_map(|(op, addr, size, gap, value)| {
+        let (addr, size) = match op {
+            Some(_) => ((addr & !63) + (addr & 63).min(64 - u64::from(size)), size),
+            None => (addr, size - 1),
+        };
+        Record { op, addr, size, gap, value, reuse: Default::default() }
     })
 }
 
@@ -515,6 +519,19 @@ proptest! {
         read_other in any::<bool>(),
         capacity in 1..12usize,
     ) {
+        use cohsim::trace::record::push_split;
+        let split = |cores: &[Vec<Record>], line: u32| -> Vec<Vec<Record>> {
+            cores
+                .iter()
+                .map(|c| {
+                    let mut out = Vec::new();
+                    for &r in c {
+                        push_split(&mut out, r, u64::from(line)).unwrap();
+                    }
+                    out
+                })
+                .collect()
+        };
         // A few lines, at a few offsets: short and long reuse at every line size.
         let cores: Vec<Vec<Record>> = cores
             .iter()
@@ -529,14 +546,19 @@ proptest! {
             })
             .collect();
         let written = 1u32 << written_shift;
-        let line = if read_other { written * 2 } else { written };
+        // Another line size: a finer one (a coarser one is refused when the
+        // writer had to split an access; see `access_sizes`).
+        let line = if read_other { written / 2 } else { written };
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("trace_formats");
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("reuse-{:?}.bin", std::thread::current().id()));
         trace::write_with(Format::Bin, &path, &cores, WriteOptions { distance_line: Some(written) }).unwrap();
-        // Without classification the field is read past.
-        prop_assert_eq!(&read(&path, Format::Bin).unwrap(), &cores);
+        // Without classification the field is read past. The file holds the
+        // accesses split at the distances' line size.
+        let stored = trace::read_all(&spec(&path, Format::Bin).with_line_size(written)).unwrap();
+        prop_assert_eq!(&stored, &split(&cores, written));
         let set = trace::open(&spec(&path, Format::Bin).with_line_size(line)).unwrap().with_reuse(capacity);
+        let cores = split(&cores, line);
         for (core, mut s) in set.into_streams().into_iter().enumerate() {
             let mut want = cores[core].clone();
             ReuseTracker::new(capacity, line).annotate(&mut want);

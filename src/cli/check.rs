@@ -51,7 +51,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
         None => None,
         Some("list") => {
             for m in Mutation::ALL {
-                println!("{}", mc::mutation_name(m));
+                super::outln!("{}", mc::mutation_name(m))?;
             }
             return Ok(0);
         }
@@ -84,7 +84,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
             p.states as f64 / p.seconds
         )
     })?;
-    print!("{}", render(&report));
+    super::out!("{}", render(&report))?;
     Ok(if report.violation.is_some() { 1 } else { 0 })
 }
 
@@ -125,7 +125,10 @@ pub fn render(r: &CheckReport) -> String {
         r.memory_bytes as f64 / (1 << 20) as f64,
         r.accesses
     );
-    if r.symmetry != o.symmetry {
+    if r.asymmetry_found {
+        s += "  (a violation found under symmetry did not replay: the controllers treat cache ids or values \
+              differently, so the search ran again without symmetry)\n";
+    } else if r.symmetry != o.symmetry {
         s += "  (this mutation treats cache ids differently: caches are not interchangeable under it)\n";
     }
     if r.symmetry != Symmetry::NONE {

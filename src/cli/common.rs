@@ -131,10 +131,7 @@ pub fn open_trace(t: &TraceArgs, m: &MachineArgs, cfg: &mut SystemConfig) -> Res
 /// Write text to FILE atomically (temporary file, then rename) or to stdout.
 pub fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
     match output {
-        None => {
-            print!("{text}");
-            Ok(())
-        }
+        None => Ok(super::out!("{text}")?),
         Some(path) => write_atomically(path, text.as_bytes()),
     }
 }

@@ -18,9 +18,11 @@ pub struct ConvertArgs {
     /// Output format; by default from OUT's extension (.bin, .csv), else bin.
     #[arg(long)]
     pub to: Option<String>,
-    /// Line size: lackey inputs split line-crossing accesses at it, and a bin
-    /// output stores each access's reuse distance for it (replays with this L1
-    /// line size then classify misses without tracking reuse themselves).
+    /// Line size a bin output stores each access's reuse distance for (replays
+    /// with this L1 line size then classify misses without tracking reuse
+    /// themselves); an access spanning such lines is stored one record per
+    /// line. Other outputs keep accesses whole: a replay splits them at its
+    /// own line size.
     #[arg(long, default_value_t = 64)]
     pub line: u32,
     /// bin output: leave out the reuse distances (about a byte per access).
@@ -46,7 +48,11 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     if to == Format::Auto {
         anyhow::bail!("--to: name the output format (bin, csv, cs4223, din, lackey)");
     }
-    let set = trace::open(&TraceSpec { paths: a.inputs.clone(), format: from, line_size: a.line })?;
+    trace::check_line_size(a.line)?;
+    // Read accesses whole (no line of any replay is larger), so the output
+    // replays at any line size; only the bin writer splits, at --line.
+    let whole = TraceSpec { paths: a.inputs.clone(), format: from, line_size: trace::MAX_LINE_SIZE };
+    let set = trace::open(&whole)?;
     let (cores, detected) = (set.cores(), set.format());
     let opts = WriteOptions { distance_line: (to == Format::Bin && !a.no_distances).then_some(a.line) };
     let summary = trace::write_streams_with(to, &a.output, set.into_streams(), opts)?;

@@ -9,7 +9,32 @@ mod run;
 mod stress;
 mod table;
 
+use std::io::{self, Write};
+
 use clap::{Parser, Subcommand};
+
+/// Writes to standard output. A reader that went away (`cohsim run t | head
+/// -1`) ends the output quietly: the rest is dropped and the command keeps its
+/// exit status. Any other write error is an error.
+pub(crate) fn write_stdout(args: std::fmt::Arguments) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// `print!` that survives a closed pipe (see [`write_stdout`]); `?` its result.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::write_stdout(format_args!($($t)*)) };
+}
+
+/// `println!` that survives a closed pipe (see [`write_stdout`]); `?` its result.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+pub(crate) use {out, outln};
 
 #[derive(Parser, Debug)]
 #[command(name = "cohsim", version, about = "A cycle-level model of a cache-coherent multicore (MSI/MESI/MOESI)")]
@@ -38,6 +63,22 @@ pub enum Command {
     Check(check::CheckArgs),
 }
 
+/// An error and its causes in one line, each cause once: most errors already
+/// quote their cause (`x: cannot open: No such file`), so it is not repeated.
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text += ": ";
+            }
+            text += &part;
+        }
+    }
+    text
+}
+
 /// Parse the command line and run; returns the process exit status.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -53,10 +94,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => run::compare(a),
         Command::Gen(a) => r#gen::run(a),
         Command::Convert(a) => convert::run(a),
-        Command::Config => {
-            print!("{}", crate::config::SystemConfig::default().to_toml());
-            Ok(0)
-        }
+        Command::Config => out!("{}", crate::config::SystemConfig::default().to_toml()).map(|()| 0).map_err(Into::into),
         Command::Table(a) => table::run(a),
         Command::Stress(a) => stress::run(a),
         Command::Check(a) => check::run(a),
@@ -64,7 +102,7 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cohsim: error: {e:#}");
+            eprintln!("cohsim: error: {}", message(&e));
             2
         }
     }

@@ -67,9 +67,9 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
     let sum = run_batch(&opts, a.seed_start, a.seeds, a.threads);
     let secs = t0.elapsed().as_secs_f64();
     for f in &sum.failures {
-        println!("{f}");
+        super::outln!("{f}")?;
     }
-    println!(
+    super::outln!(
         "stress {}: {} cores, seeds {}..{}, topology {}: {} passed, {} failed; {} operations, {} messages in {:.1} s",
         protocol,
         a.cores,
@@ -81,12 +81,12 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         sum.operations,
         sum.messages,
         secs
-    );
+    )?;
     if a.coverage {
         let missing = sum.uncovered(protocol, a.silent_evict);
-        println!("rows not exercised ({}):", missing.len());
+        super::outln!("rows not exercised ({}):", missing.len())?;
         for m in missing {
-            println!("  {m}");
+            super::outln!("  {m}")?;
         }
     }
     Ok(if sum.failures.is_empty() { 0 } else { 1 })

@@ -13,6 +13,6 @@ pub struct TableArgs {
 pub fn run(a: TableArgs) -> anyhow::Result<i32> {
     let p = Protocol::parse(&a.protocol)
         .ok_or_else(|| anyhow::anyhow!("unknown protocol {:?}: expected msi, mesi or moesi", a.protocol))?;
-    print!("{}", render::markdown(p));
+    super::out!("{}", render::markdown(p))?;
     Ok(0)
 }

@@ -47,7 +47,7 @@ use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
 use crate::model::{
     Access, Handled, LineAddr, MemOp, Msg, MsgKind, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet,
 };
-use crate::protocol::l1_table::{L1Event, L1State};
+use crate::protocol::l1_table::{CopyLoss, L1State, copy_loss};
 use crate::stats::classify::{MissClassifier, order_key};
 use crate::stats::{CoreStats, Stats};
 use crate::trace::Reuse;
@@ -931,7 +931,7 @@ impl Simulator {
                     }
                 }
                 if let Some(cl) = &mut self.classifier {
-                    cl.access(c as u16, access.addr, !before.can_read(), reuse, order_key(t, Some(c as u16)));
+                    cl.access(c as u16, access.addr, !before.can_read(), reuse);
                 }
                 if let Some(ch) = &mut self.checker
                     && !access.op.writes()
@@ -1001,13 +1001,15 @@ impl Simulator {
                     Err(e) => break Err(SimError::Frontend(e)),
                     Ok(Step::Access { gap, access, reuse }) => {
                         core.taken += 1;
-                        time += gap;
+                        let Some(t) = later(time, gap) else { break Err(too_late(c, time, gap)) };
+                        time = t;
                         stats.compute_cycles += gap;
                         (access, reuse)
                     }
                     Ok(Step::Compute(g)) => {
                         core.taken += 1;
-                        time += g;
+                        let Some(t) = later(time, g) else { break Err(too_late(c, time, g)) };
+                        time = t;
                         stats.compute_cycles += g;
                         continue;
                     }
@@ -1175,13 +1177,12 @@ impl Simulator {
                         self.cores[core as usize].forget_scan();
                     }
                     touched_line = Some(line);
-                    if let Some(cl) = &mut self.classifier
-                        && from.is_stable()
-                        && from != L1State::I
-                        && to == L1State::I
-                        && matches!(event, L1Event::Inv | L1Event::FwdGetM)
-                    {
-                        cl.lost(core, line);
+                    if let Some(cl) = &mut self.classifier {
+                        match copy_loss(from, event, to) {
+                            CopyLoss::Lost => cl.lost(core, line),
+                            CopyLoss::Kept => cl.unlost(core, line),
+                            CopyLoss::None => {}
+                        }
                     }
                 }
                 Note::DirTransition { from, event, line, .. } => {
@@ -1207,6 +1208,9 @@ impl Simulator {
                     }
                     self.cores[c].time = self.now;
                     self.cores[c].status = CoreStatus::Ready;
+                    if let Some(cl) = &mut self.classifier {
+                        cl.completed(core, order_key(self.now, None));
+                    }
                     fe.completed(c, value);
                     self.anchor_scan(c, self.now);
                     self.schedule_core(c, self.now);
@@ -1308,18 +1312,33 @@ fn hit_frame(known: Option<u32>, l1: &L1Controller, addr: u64, writes: bool) -> 
     }
 }
 
+/// Simulated time stays below this (order keys hold 53 bits of cycle; see
+/// `stats::classify::order_key`). Trace readers refuse compute gaps that add
+/// up past 2^52 per core; this catches any other front end.
+pub const MAX_TIME: Cycle = 1 << 53;
+
+/// `time + gap`, if it stays below [`MAX_TIME`].
+#[inline(always)]
+fn later(time: Cycle, gap: Cycle) -> Option<Cycle> {
+    time.checked_add(gap).filter(|&t| t < MAX_TIME)
+}
+
+#[cold]
+fn too_late(core: usize, time: Cycle, gap: Cycle) -> SimError {
+    SimError::Frontend(format!(
+        "core {core} at cycle {time}: {gap} compute cycles would take simulated time past 2^53 cycles"
+    ))
+}
+
 /// What a hit at cycle `at` tells the classifier: nothing when the decoder
 /// worked out its reuse, unless it stores.
 #[inline(always)]
 fn classify_hit(cl: &mut MissClassifier, c: usize, addr: u64, writes: bool, reuse: Reuse, at: Cycle) {
-    if writes || !reuse.is_known() {
-        let key = order_key(at, Some(c as u16));
-        if !reuse.is_known() {
-            cl.access(c as u16, addr, false, reuse, key);
-        }
-        if writes {
-            cl.store(c as u16, addr, key);
-        }
+    if !reuse.is_known() {
+        cl.access(c as u16, addr, false, reuse);
+    }
+    if writes {
+        cl.store(c as u16, addr, order_key(at, Some(c as u16)));
     }
 }
 

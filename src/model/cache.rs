@@ -3,7 +3,11 @@
 //! be replaced (stable ones): the L1 controller decides what a state means.
 //!
 //! Layout is flat (frames in one vector, data words in another) so a lookup touches
-//! one contiguous run of `ways` frames and the hit path allocates nothing.
+//! one contiguous run of `ways` frames and the hit path allocates nothing. Sets of
+//! more than [`INDEXED_WAYS`] ways (up to fully associative: one set) also keep a
+//! map from line to frame, so a lookup stays one hash probe however wide the set.
+
+use rustc_hash::FxHashMap;
 
 use super::LineAddr;
 use crate::protocol::l1_table::L1State;
@@ -57,9 +61,29 @@ pub struct Frame {
 
 const EMPTY: Frame = Frame { line: 0, state: L1State::I, dirty: false };
 
+/// Sets wider than this keep a line-to-frame map instead of being searched.
+pub const INDEXED_WAYS: usize = 16;
+
 /// In a hit tag: no line (line addresses are byte addresses shifted right, so
 /// never all ones).
 const NO_LINE: LineAddr = LineAddr::MAX;
+
+/// A wide set's map from line to frame. It is derived from the frames, so it
+/// takes no part in comparing or hashing a cache (the model checker does both).
+#[derive(Clone, Debug, Default)]
+struct LineIndex(FxHashMap<LineAddr, u32>);
+
+impl PartialEq for LineIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for LineIndex {}
+
+impl std::hash::Hash for LineIndex {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CacheArray {
@@ -73,8 +97,12 @@ pub struct CacheArray {
     /// lookup is one compare per way. Kept in step by every frame update.
     hit_tags: Vec<[LineAddr; 2]>,
     data: Vec<u64>,
-    /// LRU: last-use stamp per frame. Tree-PLRU: one bit vector (as a u64) per set.
+    /// Wide sets only: the frame each line with a non-`I` state is in.
+    index: Option<LineIndex>,
+    /// LRU: last-use stamp per frame. Tree-PLRU: one bit vector per set, in
+    /// `plru_words` words (node `n` of the tree is bit `n`).
     recency: Vec<u64>,
+    plru_words: usize,
     clock: u64,
     rng: crate::rng::SplitMix64,
 }
@@ -84,8 +112,10 @@ impl CacheArray {
         let sets = geometry.sets();
         let ways = geometry.ways as usize;
         let words = geometry.words();
+        // The tree's nodes are numbered 1..ways.
+        let plru_words = ways.div_ceil(64).max(1);
         let recency = match policy {
-            ReplacementPolicy::TreePlru => vec![0; sets],
+            ReplacementPolicy::TreePlru => vec![0; sets * plru_words],
             _ => vec![0; sets * ways],
         };
         CacheArray {
@@ -96,7 +126,9 @@ impl CacheArray {
             frames: vec![EMPTY; sets * ways],
             hit_tags: vec![[NO_LINE; 2]; sets * ways],
             data: vec![0; sets * ways * words],
+            index: (ways > INDEXED_WAYS).then(LineIndex::default),
             recency,
+            plru_words,
             clock: 0,
             rng: crate::rng::SplitMix64::new(seed),
         }
@@ -121,6 +153,10 @@ impl CacheArray {
     /// The frame holding `line` in a state `ok` accepts (`ok` must reject `I`).
     #[inline]
     pub fn find_where(&self, line: LineAddr, ok: impl Fn(L1State) -> bool) -> Option<usize> {
+        if let Some(LineIndex(index)) = &self.index {
+            let idx = *index.get(&line)? as usize;
+            return ok(self.frames[idx].state).then_some(idx);
+        }
         let base = self.set_of(line) * self.ways;
         self.frames[base..base + self.ways].iter().position(|f| f.line == line && ok(f.state)).map(|w| base + w)
     }
@@ -133,10 +169,26 @@ impl CacheArray {
     /// Replaces a frame (its line, state and dirty bit).
     #[inline]
     pub fn set_frame(&mut self, idx: usize, frame: Frame) {
+        if self.index.is_some() {
+            self.reindex(idx, frame);
+        }
         self.frames[idx] = frame;
         let f = &self.frames[idx];
         let tag = |ok: bool| if ok { f.line } else { NO_LINE };
         self.hit_tags[idx] = [tag(f.state.can_read()), tag(f.state.can_write())];
+    }
+
+    /// Keeps a wide set's line index in step with a frame about to change.
+    #[inline(never)]
+    fn reindex(&mut self, idx: usize, frame: Frame) {
+        let old = self.frames[idx];
+        let Some(LineIndex(index)) = &mut self.index else { return };
+        if old.state != L1State::I && (old.line != frame.line || frame.state == L1State::I) {
+            index.remove(&old.line);
+        }
+        if frame.state != L1State::I {
+            index.insert(frame.line, idx as u32);
+        }
     }
 
     #[inline]
@@ -159,7 +211,12 @@ impl CacheArray {
     /// A read-only view for many hit lookups in a row.
     #[inline]
     pub fn probe(&self) -> Probe<'_> {
-        Probe { tags: &self.hit_tags, set_mask: self.sets - 1, ways: self.ways }
+        Probe {
+            tags: &self.hit_tags,
+            set_mask: self.sets - 1,
+            ways: self.ways,
+            index: self.index.as_ref().map(|i| &i.0),
+        }
     }
 
     #[inline]
@@ -187,28 +244,31 @@ impl CacheArray {
                 self.clock += 1;
                 self.recency[idx] = self.clock;
             }
-            ReplacementPolicy::TreePlru => {
-                let set = idx / self.ways;
-                let way = idx % self.ways;
-                // Walk from the root; each bit points at the half to evict next, so a
-                // use points every node on the path away from this way.
-                let mut bits = self.recency[set];
-                let (mut node, mut lo, mut hi) = (1usize, 0usize, self.ways);
-                while hi - lo > 1 {
-                    let mid = (lo + hi) / 2;
-                    if way < mid {
-                        bits |= 1 << node;
-                        node *= 2;
-                        hi = mid;
-                    } else {
-                        bits &= !(1 << node);
-                        node = node * 2 + 1;
-                        lo = mid;
-                    }
-                }
-                self.recency[set] = bits;
-            }
+            ReplacementPolicy::TreePlru => self.touch_plru(idx),
             ReplacementPolicy::Random => {}
+        }
+    }
+
+    #[inline(never)]
+    fn touch_plru(&mut self, idx: usize) {
+        let set = idx / self.ways;
+        let way = idx % self.ways;
+        // Walk from the root; each bit points at the half to evict next, so a
+        // use points every node on the path away from this way.
+        let bits = &mut self.recency[set * self.plru_words..(set + 1) * self.plru_words];
+        let (mut node, mut lo, mut hi) = (1usize, 0usize, self.ways);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            let (word, bit) = (node / 64, 1u64 << (node % 64));
+            if way < mid {
+                bits[word] |= bit;
+                node *= 2;
+                hi = mid;
+            } else {
+                bits[word] &= !bit;
+                node = node * 2 + 1;
+                lo = mid;
+            }
         }
     }
 
@@ -229,11 +289,11 @@ impl CacheArray {
                 (base..base + self.ways).filter(|&i| eligible(&self.frames[i])).min_by_key(|&i| self.recency[i])
             }
             ReplacementPolicy::TreePlru => {
-                let bits = self.recency[set];
+                let bits = &self.recency[set * self.plru_words..(set + 1) * self.plru_words];
                 let (mut node, mut lo, mut hi) = (1usize, 0usize, self.ways);
                 while hi - lo > 1 {
                     let mid = (lo + hi) / 2;
-                    if bits & (1 << node) != 0 {
+                    if bits[node / 64] & (1 << (node % 64)) != 0 {
                         node = node * 2 + 1;
                         lo = mid;
                     } else {
@@ -285,10 +345,11 @@ pub struct Probe<'a> {
     tags: &'a [[LineAddr; 2]],
     set_mask: usize,
     ways: usize,
+    index: Option<&'a FxHashMap<LineAddr, u32>>,
 }
 
 impl Probe<'_> {
-    #[inline]
+    #[inline(always)]
     pub fn frame(&self, line: LineAddr, writes: bool) -> Option<usize> {
         let base = (line as usize & self.set_mask) * self.ways;
         let set = self.tags.get(base..base + self.ways)?;
@@ -299,9 +360,21 @@ impl Probe<'_> {
             2 => way_of::<2>(set, line, w),
             4 => way_of::<4>(set, line, w),
             8 => way_of::<8>(set, line, w),
-            _ => set.iter().position(|t| t[w] == line),
+            _ => return self.wide(set, base, line, w),
         };
         way.map(|way| base + way)
+    }
+
+    /// Other widths: a search of the set, or the line index of a wide one.
+    #[inline(never)]
+    fn wide(&self, set: &[[LineAddr; 2]], base: usize, line: LineAddr, w: usize) -> Option<usize> {
+        match self.index {
+            Some(index) => {
+                let idx = *index.get(&line)? as usize;
+                (self.tags[idx][w] == line).then_some(idx)
+            }
+            None => set.iter().position(|t| t[w] == line).map(|way| base + way),
+        }
     }
 }
 
@@ -339,7 +412,7 @@ mod tests {
     fn hit_tags_follow_the_frames() {
         let mut rng = crate::rng::SplitMix64::new(11);
         // Every way count the lookup unrolls, and others.
-        for ways in [1, 2, 3, 4, 8, 16] {
+        for ways in [1, 2, 3, 4, 8, 16, 32, 128] {
             let mut c = CacheArray::new(geometry(ways), ReplacementPolicy::Lru, 3);
             hit_tags_follow(&mut c, &mut rng, 6 * ways as u64);
         }
@@ -350,7 +423,19 @@ mod tests {
             let line = rng.below(lines);
             let idx = (c.set_of(line) * c.ways()) + rng.below(c.ways() as u64) as usize;
             let state = L1State::ALL[rng.below(L1State::ALL.len() as u64) as usize];
-            match rng.below(4) {
+            // An L1 never holds a line in two frames.
+            let op = rng.below(4);
+            let base = c.set_of(line) * c.ways();
+            let held_elsewhere = |l: LineAddr| {
+                (base..base + c.ways()).any(|i| i != idx && c.frame(i).line == l && c.frame(i).state != L1State::I)
+            };
+            let revived = if op == 0 || op == 3 { line } else { c.frame(idx).line };
+            // Nor gives an empty frame a state without installing a line.
+            let revives_empty = op == 1 && c.frame(idx).state == L1State::I;
+            if revives_empty || (op != 2 && held_elsewhere(revived)) {
+                continue;
+            }
+            match op {
                 0 if c.frame(idx).state == L1State::I => c.install(idx, line, state),
                 0 | 1 => c.set_state(idx, state),
                 2 => c.invalidate(idx),
@@ -358,9 +443,31 @@ mod tests {
             }
             let probe = rng.below(lines);
             for writes in [false, true] {
-                let by_state = c.find_where(probe, |st| if writes { st.can_write() } else { st.can_read() });
+                let pb = c.set_of(probe) * c.ways();
+                let by_state = (pb..pb + c.ways()).find(|&i| {
+                    let f = c.frame(i);
+                    f.line == probe && if writes { f.state.can_write() } else { f.state.can_read() }
+                });
+                assert_eq!(c.find_where(probe, |st| if writes { st.can_write() } else { st.can_read() }), by_state);
                 assert_eq!(c.hit_frame(probe, writes), by_state);
             }
+        }
+    }
+
+    #[test]
+    fn tree_plru_works_past_64_ways() {
+        // 128 ways: the tree's nodes run past one 64-bit word.
+        let mut c =
+            CacheArray::new(CacheGeometry { size: 128 * 64, ways: 128, line: 64 }, ReplacementPolicy::TreePlru, 1);
+        for line in 0..128u64 {
+            let idx = c.free_frame(line).unwrap();
+            c.install(idx, line, L1State::S);
+        }
+        let mut victims = std::collections::BTreeSet::new();
+        for _ in 0..128 {
+            let v = c.victim(1000).unwrap();
+            assert!(victims.insert(v), "tree-PLRU picked frame {v} twice before using every frame");
+            c.touch(v);
         }
     }
 

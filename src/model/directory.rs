@@ -153,6 +153,9 @@ impl Directory {
                 }
                 DirAction::AddSharer if mutation == Some(Mutation::ForgetSharer) && from == DirState::S => {}
                 DirAction::AddSharer => e.sharers.insert(req as usize),
+                DirAction::RemoveSharer if mutation == Some(Mutation::RemoveWrongSharer) => {
+                    e.sharers.remove((req as usize + 1) % self.spec.cores)
+                }
                 DirAction::RemoveSharer => e.sharers.remove(req as usize),
                 DirAction::ClearSharers => e.sharers.clear(),
                 DirAction::OwnerToSharers => {

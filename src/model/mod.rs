@@ -47,10 +47,14 @@ pub enum Mutation {
     ExclusiveToSharer,
     /// L1: a dirty M line is dropped on replacement without a PutM.
     DropDirtyLine,
+    /// Directory: a PutS removes cache `requester + 1` from the sharers instead
+    /// of the requester. It treats cache ids differently, which symmetry
+    /// reduction assumes no controller does: the checker must notice.
+    RemoveWrongSharer,
 }
 
 impl Mutation {
-    pub const ALL: [Mutation; 12] = [
+    pub const ALL: [Mutation; 13] = [
         Mutation::SkipInvAck,
         Mutation::ForwardToWrongOwner,
         Mutation::WrongAckCount,
@@ -63,6 +67,7 @@ impl Mutation {
         Mutation::SkipAckWait,
         Mutation::ExclusiveToSharer,
         Mutation::DropDirtyLine,
+        Mutation::RemoveWrongSharer,
     ];
 }
 

@@ -269,6 +269,40 @@ pub fn row(protocol: Protocol, state: L1State, event: L1Event) -> Option<L1Row> 
     }
 }
 
+/// What a transition means to the miss classifier's record of coherence losses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyLoss {
+    /// Nothing changes.
+    None,
+    /// Another core's write took a copy this core would have kept: its next
+    /// miss on the line is a coherence (sharing) miss.
+    Lost,
+    /// A loss recorded earlier was not one: the line stays after all.
+    Kept,
+}
+
+/// Classifies an L1 transition for the miss classifier. A copy is lost to
+/// another core's write (Inv or Fwd-GetM) when it was settled and readable, or
+/// when it was still on its way (`IS_D` to `IS_D_I`: the fill serves one load
+/// and is dropped). An exclusive grant to `IS_D_I` proves that Inv stale, so the
+/// line is kept. Transient states that lose a copy otherwise do not count:
+///
+/// * an upgrade in flight (`SM_AD` + Inv, `OM_AC` + Fwd-GetM, both to `IM_AD`)
+///   brings the line back with the very access that was counted as an upgrade,
+///   so no later miss follows from the loss;
+/// * a line in the write-back buffer (`MI_A`, `EI_A`, `OI_A`, `SI_A` to `II_A`)
+///   was already given up by a replacement, so the next miss is the
+///   replacement's (capacity or conflict), as if the write had come later.
+pub fn copy_loss(from: L1State, event: L1Event, to: L1State) -> CopyLoss {
+    use L1State::*;
+    match (from, event, to) {
+        (S | E | O | M, L1Event::Inv | L1Event::FwdGetM, I) => CopyLoss::Lost,
+        (IS_D, L1Event::Inv, IS_D_I) => CopyLoss::Lost,
+        (IS_D_I, L1Event::ExclusiveData, E) => CopyLoss::Kept,
+        _ => CopyLoss::None,
+    }
+}
+
 /// MESI (and MSI) L1 controller.
 pub fn mesi(state: L1State, event: L1Event) -> Option<L1Row> {
     Some(match (state, event) {
@@ -388,4 +422,52 @@ pub fn moesi(state: L1State, event: L1Event) -> Option<L1Row> {
 
         _ => return mesi(state, event),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row of every protocol in which another core's write (Inv or
+    /// Fwd-GetM) changes the state, with what the miss classifier makes of it.
+    /// The expected list was written by hand from the tables' comments: only a
+    /// copy the core would otherwise have hit on again counts as lost.
+    #[test]
+    fn the_rows_that_lose_a_copy_to_another_cores_write() {
+        let mut lost = Vec::new();
+        let mut not_lost = Vec::new();
+        for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
+            for state in L1State::ALL {
+                for event in [L1Event::Inv, L1Event::FwdGetM] {
+                    let Some(next) = row(protocol, state, event).and_then(|r| r.next) else { continue };
+                    let name = format!("{} {} -> {}", state.name(), event.name(), next.name());
+                    match copy_loss(state, event, next) {
+                        CopyLoss::Lost => lost.push(name),
+                        CopyLoss::None => not_lost.push(name),
+                        CopyLoss::Kept => panic!("{name}"),
+                    }
+                }
+            }
+        }
+        for v in [&mut lost, &mut not_lost] {
+            v.sort();
+            v.dedup();
+        }
+        let expected_lost =
+            ["E Fwd-GetM -> I", "IS_D Inv -> IS_D_I", "M Fwd-GetM -> I", "O Fwd-GetM -> I", "S Inv -> I"];
+        assert_eq!(lost, expected_lost);
+        // Upgrades in flight and lines already in the write-back buffer.
+        let expected_not = [
+            "EI_A Fwd-GetM -> II_A",
+            "MI_A Fwd-GetM -> II_A",
+            "OI_A Fwd-GetM -> II_A",
+            "OM_AC Fwd-GetM -> IM_AD",
+            "SI_A Inv -> II_A",
+            "SM_AD Inv -> IM_AD",
+        ];
+        assert_eq!(not_lost, expected_not);
+        // And the one row that undoes a loss.
+        assert_eq!(copy_loss(L1State::IS_D_I, L1Event::ExclusiveData, L1State::E), CopyLoss::Kept);
+        assert_eq!(row(Protocol::Mesi, L1State::IS_D_I, L1Event::ExclusiveData).and_then(|r| r.next), Some(L1State::E));
+    }
 }

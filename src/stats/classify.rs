@@ -5,8 +5,11 @@
 //!
 //! * `compulsory`: the core's first reference to the line;
 //! * `true_sharing` / `false_sharing`: the core's copy was taken away by another
-//!   core's write (an Inv or a Fwd-GetM); true when the missing access touches a
-//!   word some other core wrote since, false otherwise;
+//!   core's write (an Inv or a Fwd-GetM), whether the copy was settled or still
+//!   on its way (`IS_D`); true when the missing access touches a word some other
+//!   core wrote between the loss and the miss being served (so the miss brings
+//!   that value in), false otherwise. The split is therefore decided when the
+//!   miss completes ([`MissClassifier::completed`]), not when it is issued;
 //! * `capacity`: a fully associative LRU cache of the same capacity, fed with this
 //!   core's accesses, would also miss;
 //! * `conflict`: the rest.
@@ -17,10 +20,10 @@
 //! replay works them out on the decoder threads ([`ReuseTracker`], carried in each
 //! record's [`Reuse`]); other front ends leave them to the classifier.
 //!
-//! Stores and misses carry their place in the simulation's order ([`order_key`]):
-//! a core may take its hits ahead of other cores' clocks (see `engine`), so a store
-//! can reach the classifier before a miss that precedes it in simulated time, and
-//! must not be counted against that miss.
+//! Stores and completions carry their place in the simulation's order
+//! ([`order_key`]): a core may take its hits ahead of other cores' clocks (see
+//! `engine`), so a store can reach the classifier before a miss is served that
+//! precedes it in simulated time, and must not be counted against that miss.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
@@ -262,6 +265,9 @@ struct CoreView {
     fa: FullyAssociativeLru,
     seen: FxHashSet<LineAddr>,
     classes: MissClasses,
+    /// A sharing miss in flight: the line, its loss slot and the word it
+    /// touches; [`MissClassifier::completed`] decides true or false sharing.
+    in_flight: Option<(LineAddr, u32, usize)>,
     /// Lines this core stored to (two-way sets, hashed by line), each with the
     /// `epoch` it did so in and the words it stored to there since, or all ones
     /// if no core had lost the line: a repeat store changes nothing (a core's
@@ -290,6 +296,9 @@ struct Losses {
     /// For each line, its losses' slots.
     lines: FxHashMap<LineAddr, SmallVec<[u32; 4]>>,
     core: Vec<u16>,
+    /// The slot belongs to its core's miss in flight, which decides its class
+    /// when served; a new loss of the same line takes another slot.
+    pending: Vec<bool>,
     /// `words` keys per slot.
     first_store: Vec<u64>,
     free: Vec<u32>,
@@ -306,10 +315,12 @@ impl Losses {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.core[s as usize] = core;
+                self.pending[s as usize] = false;
                 s
             }
             None => {
                 self.core.push(core);
+                self.pending.push(false);
                 self.first_store.resize(self.core.len() * self.words, 0);
                 (self.core.len() - 1) as u32
             }
@@ -340,6 +351,7 @@ impl MissClassifier {
                     fa: FullyAssociativeLru::new(capacity_lines),
                     seen: FxHashSet::default(),
                     classes: MissClasses::default(),
+                    in_flight: None,
                     memo: [[(0, u64::MAX, 0); 2]; MEMO],
                 })
                 .collect(),
@@ -370,11 +382,10 @@ impl MissClassifier {
         (line.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - LOSER_BUCKETS.trailing_zeros())) as usize
     }
 
-    /// Every access a core performs or issues, at `key` in the simulation's order.
-    /// `miss`: it found no valid copy. With `reuse` known (worked out by the trace
+    /// Every access a core performs or issues. `miss`: it found no valid copy. With `reuse` known (worked out by the trace
     /// decoder) a hit costs nothing here.
     #[inline]
-    pub fn access(&mut self, core: u16, addr: u64, miss: bool, reuse: Reuse, key: u64) {
+    pub fn access(&mut self, core: u16, addr: u64, miss: bool, reuse: Reuse) {
         let line = addr >> self.line_shift;
         let view = &mut self.cores[core as usize];
         let (first, fa_hit) = if reuse.is_known() {
@@ -393,13 +404,34 @@ impl MissClassifier {
         };
         let class = if first {
             Class::Compulsory
-        } else if let Some(first_store) = self.take_loss(core, line, self.word(addr)) {
-            if first_store < key { Class::TrueSharing } else { Class::FalseSharing }
+        } else if let Some(slot) = self.loss_of(core, line) {
+            // Stores keep reaching the slot until the miss is served.
+            self.lost.pending[slot as usize] = true;
+            self.cores[core as usize].in_flight = Some((line, slot, self.word(addr)));
+            return;
         } else if !fa_hit {
             Class::Capacity
         } else {
             Class::Conflict
         };
+        self.count(core, class);
+    }
+
+    /// `core`'s access in flight was served at `key` in the simulation's order:
+    /// a sharing miss is true sharing when another core stored to its word
+    /// between the loss and now.
+    #[inline]
+    pub fn completed(&mut self, core: u16, key: u64) {
+        let Some((line, slot, word)) = self.cores[core as usize].in_flight.take() else {
+            return;
+        };
+        let first_store = self.lost.keys(slot)[word];
+        self.release(line, slot);
+        let class = if first_store <= key { Class::TrueSharing } else { Class::FalseSharing };
+        self.count(core, class);
+    }
+
+    fn count(&mut self, core: u16, class: Class) {
         let c = &mut self.cores[core as usize].classes;
         match class {
             Class::Compulsory => c.compulsory += 1,
@@ -410,23 +442,36 @@ impl MissClassifier {
         }
     }
 
-    /// Removes `core`'s loss of `line`, returning the first store to `word` since.
-    fn take_loss(&mut self, core: u16, line: LineAddr, word: usize) -> Option<u64> {
+    /// `core`'s loss of `line` that no miss has claimed yet.
+    fn loss_of(&self, core: u16, line: LineAddr) -> Option<u32> {
         if self.loser_buckets[Self::bucket(line)] == 0 {
             return None;
         }
+        let losses = &self.lost;
+        let list = losses.lines.get(&line)?;
+        list.iter().copied().find(|&s| losses.core[s as usize] == core && !losses.pending[s as usize])
+    }
+
+    /// Frees a loss slot of `line`.
+    fn release(&mut self, line: LineAddr, slot: u32) {
         let losses = &mut self.lost;
-        let list = losses.lines.get_mut(&line)?;
-        let i = list.iter().position(|&s| losses.core[s as usize] == core)?;
-        let slot = list.swap_remove(i);
+        let Some(list) = losses.lines.get_mut(&line) else { return };
+        let Some(i) = list.iter().position(|&s| s == slot) else { return };
+        list.swap_remove(i);
         if list.is_empty() {
             losses.lines.remove(&line);
             self.loser_buckets[Self::bucket(line)] -= 1;
         }
-        let first = losses.keys(slot)[word];
         losses.free.push(slot);
         self.epoch += 1;
-        Some(first)
+    }
+
+    /// A loss of `line` by `core` turned out not to be one (an `IS_D_I` line
+    /// got an exclusive grant, which proves the Inv stale, and stays).
+    pub fn unlost(&mut self, core: u16, line: LineAddr) {
+        if let Some(slot) = self.loss_of(core, line) {
+            self.release(line, slot);
+        }
     }
 
     /// A store was performed by `core` at `addr`, at `key` in the simulation's order.
@@ -469,8 +514,9 @@ impl MissClassifier {
     /// `core`'s valid copy of `line` was taken away by another core's write.
     pub fn lost(&mut self, core: u16, line: LineAddr) {
         let losses = &mut self.lost;
-        let existing =
-            losses.lines.get(&line).and_then(|list| list.iter().copied().find(|&s| losses.core[s as usize] == core));
+        let existing = losses.lines.get(&line).and_then(|list| {
+            list.iter().copied().find(|&s| losses.core[s as usize] == core && !losses.pending[s as usize])
+        });
         match existing {
             // Lost again without a miss between (cannot happen in these protocols): start over.
             Some(slot) => losses.keys(slot).fill(u64::MAX),
@@ -523,17 +569,49 @@ mod tests {
         // still reach the core that lost the line (the store memo keeps 64 words).
         let mut cl = MissClassifier::new(2, 4, 1024);
         let line_base = 5 * 1024;
-        cl.access(1, line_base, true, Reuse::UNKNOWN, order_key(1, Some(1)));
+        cl.access(1, line_base, true, Reuse::UNKNOWN);
         cl.lost(1, 5);
         cl.store(0, line_base + 6 * 8, order_key(2, Some(0)));
         cl.store(0, line_base + 70 * 8, order_key(3, Some(0)));
-        cl.access(1, line_base + 70 * 8, true, Reuse::UNKNOWN, order_key(4, Some(1)));
+        cl.access(1, line_base + 70 * 8, true, Reuse::UNKNOWN);
+        assert_eq!(cl.classes(1).true_sharing, 0, "decided when the miss is served");
+        cl.completed(1, order_key(5, None));
         assert_eq!(cl.classes(1).true_sharing, 1);
-        // And a store after the miss, in simulated time, does not count.
+        // And a store after the miss was served, in simulated time, does not
+        // count, though it reaches the classifier first (a core running ahead).
         cl.lost(1, 5);
         cl.store(0, line_base + 8, order_key(9, Some(0)));
-        cl.access(1, line_base + 8, true, Reuse::UNKNOWN, order_key(8, Some(1)));
+        cl.access(1, line_base + 8, true, Reuse::UNKNOWN);
+        cl.completed(1, order_key(8, None));
         assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 1));
+    }
+
+    #[test]
+    fn a_store_while_the_miss_is_in_flight_makes_it_true_sharing() {
+        // Core 1 misses on a line it lost before core 0's store to the word is
+        // performed; the store is performed before core 1's fill arrives, so the
+        // fill brings the new value in: true sharing (Dubois et al.'s essential
+        // miss), not false.
+        let mut cl = MissClassifier::new(2, 4, 64);
+        cl.access(1, 64, true, Reuse::UNKNOWN);
+        cl.completed(1, order_key(2, None));
+        cl.lost(1, 1);
+        cl.access(1, 64, true, Reuse::UNKNOWN);
+        cl.store(0, 64, order_key(4, None));
+        // Lost again while in flight (an Inv overtaking the fill): a second loss.
+        cl.lost(1, 1);
+        cl.completed(1, order_key(5, None));
+        assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 0));
+        // The second loss waits for the next miss; no store to word 1 since.
+        cl.access(1, 72, true, Reuse::UNKNOWN);
+        cl.completed(1, order_key(7, None));
+        assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 1));
+        // A loss undone (an exclusive grant proved the Inv stale) leaves no trace.
+        cl.lost(1, 1);
+        cl.unlost(1, 1);
+        cl.access(1, 72, true, Reuse::new(false, true));
+        cl.completed(1, order_key(9, None));
+        assert_eq!(cl.classes(1).conflict, 1);
     }
 
     #[test]
@@ -547,9 +625,9 @@ mod tests {
         let rival = (other + 1..).find(|&l| MissClassifier::memo_slot(l) == MissClassifier::memo_slot(line)).unwrap();
         let mut cl = MissClassifier::new(3, 4, 64);
         let addr = |l: u64, word: u64| l * 64 + word * 8;
-        cl.access(2, addr(other, 0), true, Reuse::UNKNOWN, order_key(1, Some(2)));
+        cl.access(2, addr(other, 0), true, Reuse::UNKNOWN);
         cl.lost(2, other);
-        cl.access(1, addr(line, 3), true, Reuse::UNKNOWN, order_key(2, Some(1)));
+        cl.access(1, addr(line, 3), true, Reuse::UNKNOWN);
         for t in 3..6 {
             cl.store(0, addr(line, 3), order_key(t, Some(0)));
             cl.store(0, addr(rival, 0), order_key(t, Some(0)));
@@ -558,7 +636,8 @@ mod tests {
         // write for core 1, however often the memo saw that word before.
         cl.lost(1, line);
         cl.store(0, addr(line, 3), order_key(7, Some(0)));
-        cl.access(1, addr(line, 3), true, Reuse::UNKNOWN, order_key(8, Some(1)));
+        cl.access(1, addr(line, 3), true, Reuse::UNKNOWN);
+        cl.completed(1, order_key(9, None));
         assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 0));
     }
 

@@ -8,8 +8,11 @@
 //! 8           2      version = 1
 //! 10          2      flags: bit 0 set: each access carries its reuse
 //!                    distance (below), for lines of 2^(bits 8-15) bytes
-//!                    (at most 2^16); every other bit is 0 (readers reject
-//!                    anything else)
+//!                    (at most 2^16); bit 1 (only with bit 0): some access
+//!                    that spanned lines of that size was stored as one
+//!                    record per line, so the file replays exactly only with
+//!                    lines of at most that size; every other bit is 0
+//!                    (readers reject anything else)
 //! 12          4      cores N, 1..=1024
 //! 16          24·N   section table, core 0 first; per core:
 //!                      u64 offset   byte offset of the core's section in the file
@@ -61,6 +64,12 @@
 //! size, instead of running the cache on the decoder threads. They cost about
 //! one byte per access (blackscholes, 32-byte lines: 1.0). A replay with
 //! another line size skips them and works reuse out itself.
+//!
+//! Records keep their access size. A replay splits an access that spans its
+//! cache lines into one access per line (`record::push_split`), as every
+//! reader does; only a file with distances stores such an access already
+//! split, at the distance line size (one distance per line), and says so in
+//! flags bit 1.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -68,6 +77,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{BinErrorKind, Codec, MAX_CORES, TraceError};
 use super::input::{self, IO_BUF, read_full};
+use super::record::{TOO_MANY_CYCLES, add_cycles, needs_split, push_split};
 use super::stream::CoreDecoder;
 use super::write::TempOut;
 use super::{Record, Reuse, TraceOp};
@@ -94,6 +104,8 @@ fn header_len(cores: usize) -> u64 {
 
 /// Flags bit 0: accesses carry reuse distances.
 const DISTANCES: u16 = 1;
+/// Flags bit 1: accesses that spanned distance lines were stored split.
+const SPLIT: u16 = 2;
 
 /// What a bin file's header says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +113,8 @@ pub(crate) struct Header {
     pub sections: Vec<Section>,
     /// The line size the accesses' reuse distances are for, if they carry any.
     pub distance_line: Option<u32>,
+    /// Set when some access was stored split at `distance_line`.
+    pub split: bool,
 }
 
 /// How to read the reuse field: whether records carry one, and the capacity
@@ -143,7 +157,7 @@ pub(crate) fn read_header(path: &Path) -> Result<Header, TraceError> {
     }
     let flags = u16::from_le_bytes([fixed[10], fixed[11]]);
     let line_shift = flags >> 8;
-    if flags & 0xfe != 0 || (flags & DISTANCES == 0 && line_shift != 0) || line_shift > 16 {
+    if flags & 0xfc != 0 || (flags & DISTANCES == 0 && (line_shift != 0 || flags & SPLIT != 0)) || line_shift > 16 {
         return Err(bad(10, BinErrorKind::UnsupportedFlags(flags)));
     }
     let distance_line = (flags & DISTANCES != 0).then(|| 1u32 << line_shift);
@@ -179,7 +193,7 @@ pub(crate) fn read_header(path: &Path) -> Result<Header, TraceError> {
             return Err(bad(next, BinErrorKind::TrailingBytes));
         }
     }
-    Ok(Header { sections, distance_line })
+    Ok(Header { sections, distance_line, split: flags & SPLIT != 0 })
 }
 
 fn op_code(op: Option<TraceOp>) -> u8 {
@@ -410,10 +424,21 @@ pub(crate) struct BinCoreDecoder {
     /// compressed file, where `read_header` could not check the size).
     check_end: bool,
     dist: Distances,
+    /// The replay's line size: accesses that span its lines are split.
+    line: u64,
+    /// Compute cycles so far.
+    cycles: u64,
 }
 
 impl BinCoreDecoder {
-    pub fn open(path: &Path, core: usize, s: Section, last: bool, dist: Distances) -> Result<Self, TraceError> {
+    pub fn open(
+        path: &Path,
+        core: usize,
+        s: Section,
+        last: bool,
+        dist: Distances,
+        line: u32,
+    ) -> Result<Self, TraceError> {
         let mut f = File::open(path).map_err(|e| TraceError::open(path, e))?;
         let mut head = [0u8; 4];
         read_full(&mut f, &mut head).map_err(|e| TraceError::open(path, e))?;
@@ -446,6 +471,8 @@ impl BinCoreDecoder {
             prev: 0,
             check_end: last && codec != Codec::Plain,
             dist,
+            line: u64::from(line.max(1)),
+            cycles: 0,
         })
     }
 
@@ -497,8 +524,31 @@ impl BinCoreDecoder {
     }
 }
 
-impl CoreDecoder for BinCoreDecoder {
-    fn fill(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, TraceError> {
+impl BinCoreDecoder {
+    /// Splits the accesses in `out[start..]` that span lines (rare: one compare
+    /// per record finds none).
+    fn split_spanning(&self, out: &mut Vec<Record>, start: usize) -> Result<(), TraceError> {
+        let line = self.line;
+        let Some(first) = out[start..].iter().position(|r| r.op.is_some() && needs_split(r.addr, r.size, line)) else {
+            return Ok(());
+        };
+        let tail: Vec<Record> = out.drain(start + first..).collect();
+        // Records decoded before this call.
+        let before = self.decoded - (out.len() - start + tail.len()) as u64;
+        let first_index = before + first as u64;
+        for (i, r) in tail.into_iter().enumerate() {
+            let index = first_index + i as u64;
+            let bad = |what| self.err(BinErrorKind::BadAccess { core: self.core, index, what });
+            if r.op.is_some() && needs_split(r.addr, r.size, line) && self.dist.capacity.is_some() && r.size != 0 {
+                // Its one distance cannot describe several lines.
+                return Err(bad("an access spanning lines of the size its reuse distances are for; convert it again"));
+            }
+            push_split(out, r, line).map_err(|e| bad(e.describe()))?;
+        }
+        Ok(())
+    }
+
+    fn fill_records(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, TraceError> {
         while out.len() < max {
             // Fast run: whole records while a longest one would still fit in
             // the buffer, up to the batch size and the section's count.
@@ -534,6 +584,22 @@ impl CoreDecoder for BinCoreDecoder {
     }
 }
 
+impl CoreDecoder for BinCoreDecoder {
+    fn fill(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, TraceError> {
+        let start = out.len();
+        let more = self.fill_records(out, max)?;
+        let new = out.len() - start;
+        for (i, r) in out[start..].iter().enumerate() {
+            self.cycles = add_cycles(self.cycles, r.gap).ok_or_else(|| {
+                let index = self.decoded - (new - i) as u64;
+                self.err(BinErrorKind::BadAccess { core: self.core, index, what: TOO_MANY_CYCLES })
+            })?;
+        }
+        self.split_spanning(out, start)?;
+        Ok(more)
+    }
+}
+
 /// Writes a bin file core by core: `push` a core's records, `end_core`, and
 /// after the last core `finish`, which fills in the section table and renames
 /// the finished file into place.
@@ -549,6 +615,9 @@ pub(crate) struct BinWriter {
     buf: Vec<u8>,
     /// With reuse distances: the line size's log2 and the core's distances.
     distances: Option<(u32, StackDistances)>,
+    /// An access spanning distance lines was stored split.
+    split: bool,
+    pieces: Vec<Record>,
 }
 
 impl BinWriter {
@@ -570,12 +639,46 @@ impl BinWriter {
             prev: 0,
             buf: Vec::with_capacity(2 * IO_BUF),
             distances: distance_line.map(|line| (line.trailing_zeros(), StackDistances::new())),
+            split: false,
+            pieces: Vec::new(),
         };
         w.buf.resize(header_len(cores) as usize, 0);
         Ok(w)
     }
 
+    /// Appends a record to the current core. With distances, an access that
+    /// spans distance lines is stored as one record per line, each with its
+    /// own distance.
     pub fn push(&mut self, r: &Record) -> Result<(), TraceError> {
+        if let Some((shift, _)) = self.distances
+            && r.op.is_some()
+            && needs_split(r.addr, r.size, 1 << shift)
+        {
+            let mut pieces = std::mem::take(&mut self.pieces);
+            pieces.clear();
+            let split = push_split(&mut pieces, *r, 1 << shift);
+            if let Err(e) = split {
+                let (core, index) = (self.sections.len(), self.count);
+                let path = self.temp.dest().to_path_buf();
+                return Err(TraceError::Unrepresentable {
+                    path,
+                    format: super::Format::Bin,
+                    core,
+                    index,
+                    what: e.describe(),
+                });
+            }
+            self.split |= pieces.len() > 1;
+            for p in &pieces {
+                self.push_one(p)?;
+            }
+            self.pieces = pieces;
+            return Ok(());
+        }
+        self.push_one(r)
+    }
+
+    fn push_one(&mut self, r: &Record) -> Result<(), TraceError> {
         let before = self.buf.len();
         let reuse = match &mut self.distances {
             Some((shift, sd)) if r.op.is_some() => Some(sd.access(r.addr >> *shift).map_or(0, |d| d + 1)),
@@ -613,7 +716,8 @@ impl BinWriter {
         let mut header = Vec::with_capacity(header_len(self.cores) as usize);
         header.extend_from_slice(&MAGIC);
         header.extend_from_slice(&VERSION.to_le_bytes());
-        let flags = self.distances.as_ref().map_or(0, |&(shift, _)| DISTANCES | (shift as u16) << 8);
+        let split = if self.split { SPLIT } else { 0 };
+        let flags = self.distances.as_ref().map_or(0, |&(shift, _)| DISTANCES | split | (shift as u16) << 8);
         header.extend_from_slice(&flags.to_le_bytes());
         header.extend_from_slice(&(self.cores as u32).to_le_bytes());
         for s in &self.sections {

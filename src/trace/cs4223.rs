@@ -9,7 +9,12 @@
 //!
 //! Compute lines accumulate into the next access's `gap`; a compute run at the
 //! end of the file becomes one `Record::compute`. The format has no access
-//! size: records get [`WORD`] = 4 bytes, the course's word. The reader also
+//! size: each record is one reference to the line holding its address, as in
+//! the course's simulators, so records get [`SIZE`] = 1 byte and never span
+//! lines. (A fixed wider size would be wrong where the traces record byte
+//! accesses: bodytrack's core 2 walks a string through `0x7fd635fd`, `…fe`,
+//! `…ff`; a 4-byte word there would invent references to the next line.)
+//! The reader also
 //! accepts values without `0x`, blank lines, tabs and CRLF line ends.
 //!
 //! Canonical lines (`d 0x…\n`) are parsed in one pass straight from the read
@@ -21,11 +26,13 @@ use std::path::{Path, PathBuf};
 use super::error::TraceError;
 use super::input::Input;
 use super::lines::{HEX, LineReader, parse_hex, parse_hex_opt_prefix, token};
+use super::record::{TOO_MANY_CYCLES, add_cycles};
 use super::stream::CoreDecoder;
 use super::{Record, TraceOp};
 
-/// Access size given to every cs4223 record: the course's 4-byte word.
-pub const WORD: u32 = 4;
+/// Access size given to every cs4223 record: one byte, the address the line
+/// names (see the module comment).
+pub const SIZE: u32 = 1;
 
 const EXPECTED: &str = "\"<label> <hex value>\" with label 0 (load), 1 (store) or 2 (compute cycles)";
 
@@ -93,12 +100,14 @@ pub(crate) struct Cs4223Decoder {
     lines: LineReader,
     path: PathBuf,
     gap: u64,
+    /// Compute cycles so far, the pending `gap` included.
+    total: u64,
     emitted: u64,
 }
 
 impl Cs4223Decoder {
     pub fn new(path: &Path, input: Input) -> Self {
-        Cs4223Decoder { lines: LineReader::new(path, input), path: path.to_path_buf(), gap: 0, emitted: 0 }
+        Cs4223Decoder { lines: LineReader::new(path, input), path: path.to_path_buf(), gap: 0, total: 0, emitted: 0 }
     }
 
     fn decode(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, TraceError> {
@@ -110,13 +119,12 @@ impl Cs4223Decoder {
                     _ => None,
                 };
                 if let Some(op) = op {
-                    out.push(Record::access(op, v, WORD, self.gap));
+                    out.push(Record::access(op, v, SIZE, self.gap));
                     self.gap = 0;
                     self.lines.skip_line(n);
                     continue;
-                }
-                if let Some(gap) = self.gap.checked_add(v) {
-                    self.gap = gap;
+                } else if let Some(total) = add_cycles(self.total, v) {
+                    (self.gap, self.total) = (self.gap + v, total);
                     self.lines.skip_line(n);
                     continue;
                 }
@@ -131,13 +139,13 @@ impl Cs4223Decoder {
             };
             match parse_line(line) {
                 Some(Line::Access(op, addr)) => {
-                    out.push(Record::access(op, addr, WORD, self.gap));
+                    out.push(Record::access(op, addr, SIZE, self.gap));
                     self.gap = 0;
                 }
                 Some(Line::Compute(n)) => {
-                    self.gap = self.gap.checked_add(n).ok_or_else(|| {
-                        TraceError::parse(&self.path, no, "compute cycles whose running total fits in 64 bits", line)
-                    })?;
+                    self.total = add_cycles(self.total, n)
+                        .ok_or_else(|| TraceError::parse(&self.path, no, TOO_MANY_CYCLES, line))?;
+                    self.gap += n;
                 }
                 Some(Line::Blank) => {}
                 None => return Err(TraceError::parse(&self.path, no, EXPECTED, line)),
@@ -175,13 +183,22 @@ mod tests {
     }
 
     #[test]
+    fn compute_cycles_past_2_52_are_refused_at_their_line() {
+        let e = decode("2 0xffffffffffffffff\n0 0x10\n").unwrap_err().to_string();
+        assert!(e.starts_with("core_0.data:1: expected compute cycles that add up"), "{e}");
+        let e = decode("2 0x8000000000000\n0 0x10\n2 0x8000000000000\n2 1\n").unwrap_err().to_string();
+        assert!(e.starts_with("core_0.data:4:"), "{e}");
+        assert_eq!(decode("2 0x10000000000000\n").unwrap(), [Record::compute(1 << 52)]);
+    }
+
+    #[test]
     fn compute_lines_fold_into_gaps_and_tail() {
         let got = decode("0 0x817ae8\n2 0x1b\n2 0x2\n1 0x10\n2 0x5\n").unwrap();
         assert_eq!(
             got,
             vec![
-                Record::access(TraceOp::Read, 0x817ae8, 4, 0),
-                Record::access(TraceOp::Write, 0x10, 4, 0x1d),
+                Record::access(TraceOp::Read, 0x817ae8, 1, 0),
+                Record::access(TraceOp::Write, 0x10, 1, 0x1d),
                 Record::compute(5),
             ]
         );
@@ -190,7 +207,7 @@ mod tests {
     #[test]
     fn lenient_spacing_crlf_and_no_prefix() {
         let got = decode("0\t0X1F \r\n\n  1   20\r\n").unwrap();
-        assert_eq!(got, vec![Record::access(TraceOp::Read, 0x1f, 4, 0), Record::access(TraceOp::Write, 0x20, 4, 0),]);
+        assert_eq!(got, vec![Record::access(TraceOp::Read, 0x1f, 1, 0), Record::access(TraceOp::Write, 0x20, 1, 0),]);
     }
 
     #[test]
@@ -202,8 +219,11 @@ mod tests {
     #[test]
     fn empty_and_overflow() {
         assert!(matches!(decode("\n\n"), Err(TraceError::Empty { .. })));
+        // Past 2^52 compute cycles on its own: refused at its own line.
         let e = decode("2 0xffffffffffffffff\n2 0x1\n").unwrap_err();
-        assert!(matches!(e, TraceError::Parse { line: 2, .. }), "{e}");
+        assert!(matches!(e, TraceError::Parse { line: 1, .. }), "{e}");
+        let e = decode("2 0xfffffffffffff\n2 0x1\n2 0x1\n").unwrap_err();
+        assert!(matches!(e, TraceError::Parse { line: 3, .. }), "{e}");
         assert!(decode("0 0x1 0x2\n").is_err());
         assert!(decode("0 0x\n").is_err());
         assert!(decode("00 0x1\n").is_err());

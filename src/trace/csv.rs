@@ -16,10 +16,14 @@
 //! | `core`     | decimal core number, below [`MAX_CORES`] (1024)                   |
 //! | `op`       | `R`, `W`, `SWAP`, `FADD`, `CAS`, or `C` (compute only)            |
 //! | `addr`     | byte address, `0x` hex or decimal                                 |
-//! | `size`     | bytes, decimal; empty or absent = [`DEFAULT_SIZE`] (0 for `C`)    |
+//! | `size`     | bytes, decimal, 1 to 4096; empty or absent = [`DEFAULT_SIZE`]     |
 //! | `gap`      | compute cycles before this access; default 0                      |
 //! | `value`    | store value / atomic operand; empty = none                        |
 //! | `expected` | CAS only, and required there: the compare value                   |
+//!
+//! An access that spans cache lines is replayed as one access per line it
+//! touches, as a cache sees it (and as the Lackey reader does): the first
+//! keeps the row's gap and value. An atomic may not span lines.
 //!
 //! Numbers other than `core` and `size` may be `0x` hex or decimal. For `C`
 //! rows, `addr` may be empty (0). Rows of a core appear in that core's program
@@ -34,6 +38,7 @@ use ::csv::{ByteRecord, ErrorKind, ReaderBuilder, Trim};
 use super::error::{Codec, MAX_CORES, TraceError};
 use super::input::{IO_BUF, Input};
 use super::lines::{parse_dec, parse_num};
+use super::record::{MAX_ACCESS, TOO_MANY_CYCLES, add_cycles, needs_split, push_split};
 use super::{Record, Reuse, TraceOp};
 
 /// Size of an access whose row leaves `size` empty: one 64-bit word.
@@ -92,11 +97,19 @@ pub(crate) struct CsvDecoder {
     cols: Columns,
     path: PathBuf,
     codec: Codec,
+    /// Cache line size: an access that spans lines becomes one row per line.
+    line: u64,
+    /// The rest of a split row's pieces, last first, and their core.
+    pieces: Vec<Record>,
+    pieces_core: usize,
+    /// Each core's compute cycles so far.
+    cycles: Vec<u64>,
 }
 
 impl CsvDecoder {
-    /// Reads and checks the header.
-    pub fn new(path: &Path, input: Input) -> Result<Self, TraceError> {
+    /// Reads and checks the header; accesses that span lines of `line` bytes
+    /// (a power of two) come out as one record per line.
+    pub fn new(path: &Path, input: Input, line: u32) -> Result<Self, TraceError> {
         let rdr = ReaderBuilder::new()
             .has_headers(false)
             .trim(Trim::All)
@@ -109,6 +122,10 @@ impl CsvDecoder {
             cols: Columns::default(),
             path: path.to_path_buf(),
             codec: input.codec,
+            line: u64::from(line.max(1)),
+            pieces: Vec::new(),
+            pieces_core: 0,
+            cycles: Vec::new(),
         };
         match d.rdr.read_byte_record(&mut d.row) {
             Ok(true) => {}
@@ -122,8 +139,27 @@ impl CsvDecoder {
 
     /// The next row as `(core, record)`, or `None` at the end.
     pub fn next_row(&mut self) -> Result<Option<(usize, Record)>, TraceError> {
+        if let Some(piece) = self.pieces.pop() {
+            return Ok(Some((self.pieces_core, piece)));
+        }
         match self.rdr.read_byte_record(&mut self.row) {
-            Ok(true) => self.decode_row().map(Some),
+            Ok(true) => {
+                let (core, r) = self.decode_row()?;
+                if core >= self.cycles.len() {
+                    self.cycles.resize(core + 1, 0);
+                }
+                self.cycles[core] =
+                    add_cycles(self.cycles[core], r.gap).ok_or_else(|| self.row_error(TOO_MANY_CYCLES))?;
+                if r.op.is_none() || !needs_split(r.addr, r.size, self.line) {
+                    return Ok(Some((core, r)));
+                }
+                let mut pieces = std::mem::take(&mut self.pieces);
+                push_split(&mut pieces, r, self.line).map_err(|e| self.row_error(e.describe()))?;
+                pieces.reverse();
+                let first = pieces.pop().expect("a split access has pieces");
+                (self.pieces, self.pieces_core) = (pieces, core);
+                Ok(Some((core, first)))
+            }
             Ok(false) => Ok(None),
             Err(e) => Err(self.error(e)),
         }
@@ -160,9 +196,20 @@ impl CsvDecoder {
         let size = if size_text.is_empty() {
             if op.is_some() { DEFAULT_SIZE } else { 0 }
         } else {
-            parse_dec(size_text)
-                .and_then(|s| u32::try_from(s).ok())
-                .ok_or_else(|| bad(size_text, "size: decimal byte count"))?
+            const TOO_LARGE: &str = "size: at most 4096 bytes (this one is too large)";
+            let size = match parse_dec(size_text) {
+                Some(size) => size,
+                // All digits, yet no u64: too large, not malformed.
+                None if size_text.iter().all(u8::is_ascii_digit) => return Err(bad(size_text, TOO_LARGE)),
+                None => return Err(bad(size_text, "size: decimal byte count")),
+            };
+            if op.is_some() && size == 0 {
+                return Err(bad(size_text, "size: at least 1 byte (0 is no access)"));
+            }
+            if size > MAX_ACCESS {
+                return Err(bad(size_text, TOO_LARGE));
+            }
+            size as u32
         };
         let gap = number(opt(c.gap), 0, "gap: 0x hex or decimal cycle count")?;
         let value_text = opt(c.value);
@@ -224,8 +271,8 @@ fn join(row: &ByteRecord) -> Vec<u8> {
 /// is one more than the highest core named. `trace::open` uses it so the
 /// stream count is known before any stream starts (the file is read twice;
 /// native CSV traces are the small, hand-made or generated kind).
-pub(crate) fn scan(path: &Path, input: Input) -> Result<(usize, u64), TraceError> {
-    let mut d = CsvDecoder::new(path, input)?;
+pub(crate) fn scan(path: &Path, input: Input, line: u32) -> Result<(usize, u64), TraceError> {
+    let mut d = CsvDecoder::new(path, input, line)?;
     let (mut cores, mut records) = (0, 0u64);
     while let Some((core, _)) = d.next_row()? {
         cores = cores.max(core + 1);
@@ -244,7 +291,7 @@ mod tests {
 
     fn rows(text: &'static str) -> Result<Vec<(usize, Record)>, TraceError> {
         let input = Input { reader: Box::new(Cursor::new(text.as_bytes())), codec: Codec::Plain };
-        let mut d = CsvDecoder::new(Path::new("t.csv"), input)?;
+        let mut d = CsvDecoder::new(Path::new("t.csv"), input, 64)?;
         let mut out = Vec::new();
         while let Some(r) = d.next_row()? {
             out.push(r);
@@ -281,5 +328,40 @@ mod tests {
         assert!(rows("core,op,addr\n1024,R,0x10\n").is_err());
         assert!(rows("core,op,addr\n0,R,\n").is_err());
         assert!(matches!(rows(""), Err(TraceError::Empty { .. })));
+        let e = rows("core,op,addr,size\n0,R,0x10,0\n").unwrap_err().to_string();
+        assert!(e.contains("at least 1 byte"), "{e}");
+        let e = rows("core,op,addr,size\n0,R,0x10,99999999999\n").unwrap_err().to_string();
+        assert!(e.contains("too large"), "{e}");
+        let e = rows("core,op,addr,size\n0,R,0x10,999999999999999999999999\n").unwrap_err().to_string();
+        assert!(e.contains("too large"), "{e}");
+        let e = rows("core,op,addr,size\n0,R,0xfffffffffffffffc,8\n").unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:2:") && e.contains("wraps"), "{e}");
+        let e = rows("core,op,addr,size,value\n0,SWAP,0x3c,8,1\n").unwrap_err().to_string();
+        assert!(e.contains("spans two"), "{e}");
+    }
+
+    #[test]
+    fn a_core_whose_cycles_add_up_past_2_52_is_refused_at_that_row() {
+        let e = rows("core,op,addr,gap\n0,R,0x10,18446744073709551615\n").unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:2: expected compute cycles that add up"), "{e}");
+        let two_63 = "core,op,addr,gap\n0,R,0x10,9223372036854775808\n1,R,0x10,0\n0,R,0x10,9223372036854775808\n";
+        assert!(rows(two_63).unwrap_err().to_string().starts_with("t.csv:2:"));
+        // Per core: two cores may each reach the bound.
+        let each = "core,op,addr,gap\n0,R,0x10,4503599627370496\n1,R,0x10,4503599627370496\n0,C,,1\n";
+        assert!(rows(each).unwrap_err().to_string().starts_with("t.csv:4:"));
+    }
+
+    #[test]
+    fn a_row_that_spans_lines_is_one_record_per_line() {
+        let got = rows("core,op,addr,size,gap,value\n1,W,0x103c,8,5,7\n0,R,0x1000,,,\n").unwrap();
+        let first = Record { value: Some(7), ..Record::access(TraceOp::Write, 0x103c, 4, 5) };
+        assert_eq!(
+            got,
+            [
+                (1, first),
+                (1, Record::access(TraceOp::Write, 0x1040, 4, 0)),
+                (0, Record::access(TraceOp::Read, 0x1000, 8, 0))
+            ]
+        );
     }
 }

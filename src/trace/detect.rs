@@ -1,7 +1,7 @@
 //! `--format auto`: telling the formats apart from a file's first bytes
 //! (after decompression) and, for din, its name.
 //!
-//! The rule, first match wins:
+//! A UTF-8 byte-order mark at the start is skipped. The rule, first match wins:
 //!
 //! 1. The bin magic `\xC5COHTR\r\n` at offset 0 → `bin`.
 //! 2. A name ending in `.din` (before any `.gz`/`.zst`) → `din`.
@@ -36,6 +36,8 @@ pub(crate) fn detect(path: &Path, head: &[u8]) -> Result<Format, TraceError> {
     if name.ends_with(".din") {
         return Ok(Format::Din);
     }
+    // A UTF-8 byte-order mark (spreadsheets write one) is not part of the text.
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     // Only complete lines count, unless the head is the whole file.
     let text = if head.len() == HEAD_BYTES {
         head.iter().rposition(|&b| b == b'\n').map_or(head, |i| &head[..i])

@@ -9,8 +9,9 @@
 //!
 //! Labels 3 and 4 (Dinero's "escape" and "flush" records) are rejected: cohsim
 //! has nothing faithful to turn them into. As in Dinero, anything after the
-//! address is ignored. The format has no sizes and no timing, so records get
-//! [`WORD`] = 4 bytes (the 32-bit traces it was made for) and a gap of 0.
+//! address is ignored. The format has no sizes and no timing: each record is
+//! one reference to the line holding its address, as Dinero makes of it, so
+//! records get [`SIZE`] = 1 byte (they never span lines) and a gap of 0.
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +21,8 @@ use super::lines::{LineReader, parse_hex_opt_prefix, token};
 use super::stream::CoreDecoder;
 use super::{Record, TraceOp};
 
-/// Access size given to every din record.
-pub const WORD: u32 = 4;
+/// Access size given to every din record: the one byte its address names.
+pub const SIZE: u32 = 1;
 
 const EXPECTED: &str = "\"<label> <hex address>\" with label 0 (read), 1 (write) or 2 (instruction fetch)";
 
@@ -54,7 +55,7 @@ impl DinDecoder {
                 _ => return Err(TraceError::parse(&self.path, no, EXPECTED, line)),
             };
             match op {
-                Some((op, a)) => out.push(Record::access(op, a, WORD, 0)),
+                Some((op, a)) => out.push(Record::access(op, a, SIZE, 0)),
                 None => self.ifetches += 1,
             }
         }
@@ -98,7 +99,7 @@ mod tests {
         let (got, fetches) = decode("2 400100\n0 7fff0010 extra\n2 400104\n1 0x20\n").unwrap();
         assert_eq!(
             got,
-            vec![Record::access(TraceOp::Read, 0x7fff0010, 4, 0), Record::access(TraceOp::Write, 0x20, 4, 0),]
+            vec![Record::access(TraceOp::Read, 0x7fff0010, 1, 0), Record::access(TraceOp::Write, 0x20, 1, 0),]
         );
         assert_eq!(fetches, 2);
     }

@@ -48,7 +48,7 @@ pub enum BinErrorKind {
     #[error("unsupported binary trace version {0} (this build reads version 1)")]
     UnsupportedVersion(u16),
     #[error(
-        "unsupported flags {0:#06x} (known: bit 0, reuse distances, with bits 8-15 their line size's log2, at most 16)"
+        "unsupported flags {0:#06x} (known: bit 0, reuse distances, with bits 8-15 their line size's log2, at most 16; bit 1, with bit 0: accesses split at that line size)"
     )]
     UnsupportedFlags(u16),
     #[error("core count {0} is not between 1 and {MAX_CORES}")]
@@ -63,6 +63,8 @@ pub enum BinErrorKind {
     Corrupt(&'static str),
     #[error("core {core}'s section holds {found} records, the header says {expected}")]
     CountMismatch { core: usize, expected: u64, found: u64 },
+    #[error("core {core}'s record {index} (counting from 0): expected {what}")]
+    BadAccess { core: usize, index: u64, what: &'static str },
 }
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -83,6 +85,14 @@ pub enum TraceError {
         p = prefix.display()
     )]
     NoTraceFiles { prefix: PathBuf },
+
+    #[error(
+        "{}: is a directory, not a trace file, and holds no per-core files {p}_0.data, {p}_1.data, ... \
+         (optionally .gz or .zst) to read as one",
+        dir.display(),
+        p = prefix.display()
+    )]
+    DirectoryWithoutTraces { dir: PathBuf, prefix: PathBuf },
 
     #[error("{}: per-core files found for cores up to {last}, but core {missing}'s is missing", prefix.display())]
     PrefixGap { prefix: PathBuf, missing: usize, last: usize },
@@ -110,6 +120,13 @@ pub enum TraceError {
 
     #[error("{}: looks like {found}, but {} looks like {expected}; all files must share one format", path.display(), first.display())]
     MixedFormats { path: PathBuf, found: Format, first: PathBuf, expected: Format },
+
+    #[error(
+        "{}: its accesses that spanned {split}-byte lines were stored split, so it replays exactly only with \
+         lines of at most {split} bytes, not {line}; convert the original trace again with --line {line}",
+        path.display()
+    )]
+    SplitFiner { path: PathBuf, split: u32, line: u32 },
 
     #[error("{format} traces are one file holding every core, but {count} files were given")]
     FileCount { format: Format, count: usize },

@@ -25,13 +25,11 @@ use std::path::{Path, PathBuf};
 use super::error::TraceError;
 use super::input::Input;
 use super::lines::{LineReader, parse_dec, parse_hex};
+use super::record::{SplitError, push_split};
 use super::stream::CoreDecoder;
 use super::{Record, TraceOp};
 
-/// Largest access size accepted (bytes). Lackey's largest are vector accesses
-/// of 64 bytes; the bound keeps one corrupt line from becoming millions of
-/// records.
-pub const MAX_ACCESS: u64 = 4096;
+pub use super::record::MAX_ACCESS;
 
 const EXPECTED: &str = "a Lackey line \"I  <hex addr>,<size>\" or \" L|S|M <hex addr>,<size>\" \
      with a size from 1 to 4096";
@@ -59,9 +57,6 @@ fn parse_line(line: &[u8]) -> Option<Line> {
     let comma = rest.iter().position(|&b| b == b',')?;
     let addr = parse_hex(&rest[..comma])?;
     let size = parse_dec(&rest[comma + 1..])?;
-    if size == 0 || size > MAX_ACCESS || addr.checked_add(size).is_none() {
-        return None;
-    }
     let (load, store) = match kind {
         b'I' => return Some(Line::Fetch),
         b'L' => (true, false),
@@ -70,19 +65,6 @@ fn parse_line(line: &[u8]) -> Option<Line> {
         _ => return None,
     };
     Some(Line::Data { load, store, addr, size })
-}
-
-/// Pushes one record per cache line that `[addr, addr + size)` touches.
-/// The caller guarantees `addr + size` does not overflow.
-pub(crate) fn push_split(out: &mut Vec<Record>, op: TraceOp, addr: u64, size: u64, line: u64) {
-    let end = addr + size;
-    let mut a = addr;
-    while a < end {
-        let line_end = (a | (line - 1)).checked_add(1).unwrap_or(end);
-        let piece_end = line_end.min(end);
-        out.push(Record::access(op, a, (piece_end - a) as u32, 0));
-        a = piece_end;
-    }
 }
 
 pub(crate) struct LackeyDecoder {
@@ -112,11 +94,14 @@ impl LackeyDecoder {
             };
             match parse_line(line) {
                 Some(Line::Data { load, store, addr, size }) => {
+                    // A size beyond 32 bits is too large all the same.
+                    let size = u32::try_from(size).unwrap_or(u32::MAX);
+                    let bad = |e: SplitError| TraceError::parse(&self.path, no, e.describe(), line);
                     if load {
-                        push_split(out, TraceOp::Read, addr, size, self.line_size);
+                        push_split(out, Record::access(TraceOp::Read, addr, size, 0), self.line_size).map_err(bad)?;
                     }
                     if store {
-                        push_split(out, TraceOp::Write, addr, size, self.line_size);
+                        push_split(out, Record::access(TraceOp::Write, addr, size, 0), self.line_size).map_err(bad)?;
                     }
                 }
                 Some(Line::Fetch) => self.ifetches += 1,
@@ -170,10 +155,12 @@ mod tests {
     }
 
     #[test]
-    fn split_at_top_of_address_space() {
-        let mut out = Vec::new();
-        push_split(&mut out, TraceOp::Read, u64::MAX - 3, 3, 4);
-        assert_eq!(out, vec![Record::access(TraceOp::Read, u64::MAX - 3, 3, 0)]);
+    fn the_top_of_the_address_space() {
+        let (got, _) = decode(" L fffffffffffffff8,8\n", 64).unwrap();
+        assert_eq!(got, vec![Record::access(TraceOp::Read, u64::MAX - 7, 8, 0)]);
+        let e = decode(" L fffffffffffffffc,8\n", 64).unwrap_err().to_string();
+        assert!(e.starts_with("t.lackey:1: expected an access that ends within the address space"), "{e}");
+        assert!(e.contains("wraps"), "{e}");
     }
 
     #[test]

@@ -182,9 +182,12 @@ pub struct TraceSet {
     reuse_lines: Option<usize>,
 }
 
+/// The largest line size a trace may be read or stored for.
+pub const MAX_LINE_SIZE: u32 = 1 << 16;
+
 /// A line size a trace may be read or stored for: a power of two up to 64 KiB.
-pub(crate) fn check_line_size(line: u32) -> Result<u32, TraceError> {
-    if line.is_power_of_two() && line <= 1 << 16 { Ok(line) } else { Err(TraceError::BadLineSize(line)) }
+pub fn check_line_size(line: u32) -> Result<u32, TraceError> {
+    if line.is_power_of_two() && line <= MAX_LINE_SIZE { Ok(line) } else { Err(TraceError::BadLineSize(line)) }
 }
 
 /// Validates `spec`, expands a prefix, detects the format and counts cores.
@@ -217,12 +220,15 @@ pub fn open(spec: &TraceSpec) -> Result<TraceSet, TraceError> {
     let layout = match format {
         Format::Csv => {
             let path = single(&files)?;
-            let (cores, records) = csv::scan(&path, input::open(&path)?)?;
+            let (cores, records) = csv::scan(&path, input::open(&path)?, line)?;
             Layout::Csv { cores, records }
         }
         Format::Bin => {
             let path = single(&files)?;
             let header = bin::read_header(&path)?;
+            if let Some(split) = header.distance_line.filter(|&l| header.split && line > l) {
+                return Err(TraceError::SplitFiner { path, split, line });
+            }
             if header.sections.iter().all(|s| s.records == 0) {
                 return Err(TraceError::Empty { path });
             }
@@ -321,7 +327,9 @@ impl TraceSet {
             Layout::Csv { cores, .. } => {
                 let path = self.files[0].clone();
                 let tracker = self.tracker();
-                demux::spawn(&self.files[0], cores, tracker, move || csv::CsvDecoder::new(&path, input::open(&path)?))
+                demux::spawn(&self.files[0], cores, tracker, move || {
+                    csv::CsvDecoder::new(&path, input::open(&path)?, line_size)
+                })
             }
             Layout::Bin(header) => {
                 let n = header.sections.len();
@@ -342,7 +350,7 @@ impl TraceSet {
                         let path = self.files[0].clone();
                         let t = reuse_lines.map(|lines| ReuseTracker::new(lines, line_size));
                         stream::spawn_core(core, t, move || {
-                            let d = bin::BinCoreDecoder::open(&path, core, s, core + 1 == n, dist)?;
+                            let d = bin::BinCoreDecoder::open(&path, core, s, core + 1 == n, dist, line_size)?;
                             Ok(Box::new(d) as Box<dyn CoreDecoder>)
                         })
                     })
@@ -364,7 +372,7 @@ impl TraceSet {
             }
             Layout::Csv { cores, .. } => {
                 let path = &self.files[0];
-                let mut d = csv::CsvDecoder::new(path, input::open(path)?)?;
+                let mut d = csv::CsvDecoder::new(path, input::open(path)?, self.line_size)?;
                 let mut out = vec![Vec::new(); *cores];
                 while let Some((core, r)) = d.next_row()? {
                     let cores = *cores;
@@ -381,7 +389,7 @@ impl TraceSet {
                 .map(|(core, s)| {
                     let last = core + 1 == header.sections.len();
                     let dist = bin::Distances { present: header.distance_line.is_some(), capacity: None };
-                    drain(Box::new(bin::BinCoreDecoder::open(&self.files[0], core, *s, last, dist)?))
+                    drain(Box::new(bin::BinCoreDecoder::open(&self.files[0], core, *s, last, dist, self.line_size)?))
                 })
                 .collect(),
         }

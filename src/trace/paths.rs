@@ -37,7 +37,13 @@ fn expand_prefix(path: &Path) -> Result<Vec<PathBuf>, TraceError> {
         (parent.unwrap_or(Path::new(".")).to_path_buf(), path.file_name())
     };
     let prefix = dir.join(stem.unwrap_or_default());
-    let none = || TraceError::NoTraceFiles { prefix: path.to_path_buf() };
+    let none = || {
+        if path.is_dir() {
+            TraceError::DirectoryWithoutTraces { dir: path.to_path_buf(), prefix: prefix.clone() }
+        } else {
+            TraceError::NoTraceFiles { prefix: path.to_path_buf() }
+        }
+    };
     let stem = stem.and_then(|s| s.to_str()).ok_or_else(none)?;
     let entries = std::fs::read_dir(&dir).map_err(|_| none())?;
     let mut found: BTreeMap<usize, String> = BTreeMap::new();

@@ -432,7 +432,7 @@ fn write_core(
                     line.extend_from_slice(if load { b"0 " } else { b"1 " });
                     push_hex(&mut line, r.addr);
                     line.push(b'\n');
-                    lossy.sizes += u64::from(r.size != super::cs4223::WORD);
+                    lossy.sizes += u64::from(r.size != super::cs4223::SIZE);
                 }
             }
             Format::Din => {
@@ -441,7 +441,7 @@ fn write_core(
                     line.extend_from_slice(if load { b"0 " } else { b"1 " });
                     push_bare_hex(&mut line, r.addr, 1);
                     line.push(b'\n');
-                    lossy.sizes += u64::from(r.size != super::din::WORD);
+                    lossy.sizes += u64::from(r.size != super::din::SIZE);
                 } else {
                     lossy.compute_only += 1;
                 }

@@ -260,6 +260,9 @@ pub struct Violation {
     pub kind: ViolationKind,
     pub detail: String,
     pub chart: Chart,
+    /// The chart replays the path in the original names (false only when a
+    /// search without symmetry could not be run or also failed to replay).
+    pub replayed: bool,
 }
 
 /// The outcome of a search.
@@ -283,6 +286,10 @@ pub struct CheckReport {
     pub accesses: usize,
     /// The symmetry the search used (see `CheckOptions::effective_symmetry`).
     pub symmetry: Symmetry,
+    /// A violation found under symmetry did not replay in the original names:
+    /// the controllers treat caches or values differently, so the search was
+    /// run again without symmetry (and `symmetry` says so).
+    pub asymmetry_found: bool,
     /// Memory held by the visited set and the delivery edges, in bytes.
     pub memory_bytes: usize,
     pub violation: Option<Violation>,
