@@ -23,7 +23,9 @@
 //! }
 //! let mut cfg = SystemConfig::default();
 //! cfg.cores = 2;
-//! let mut sim = Simulator::new(cfg, RunOptions { check: true, ..Default::default() });
+//! let mut sim = Simulator::new(cfg, RunOptions::default());
+//! // The invariant checker watches every access and every line (an observer).
+//! sim.observe(Box::new(cohsim::verify::invariants::Checker::new(2)));
 //! let store = Step::access(0, Access { addr: 0x40, op: MemOp::Store(42) });
 //! let load = Step::access(1000, Access { addr: 0x40, op: MemOp::Load });
 //! sim.run(&mut Two(vec![vec![store], vec![load]])).unwrap();
@@ -35,6 +37,7 @@ pub mod config;
 pub mod engine;
 pub mod model;
 pub mod protocol;
+pub mod reuse;
 pub mod rng;
 pub mod stats;
 pub mod trace;

@@ -13,7 +13,7 @@ use cohsim::model::{Access, MemOp, Mutation};
 use cohsim::protocol::Protocol;
 use cohsim::protocol::l1_table::L1State;
 use cohsim::verify::stress::{StressOptions, programs, run_programs};
-use common::{Script, TestRng, load, run_checked, store};
+use common::{Script, TestRng, load, observed, run_checked, store};
 
 #[test]
 fn same_seed_same_statistics() {
@@ -64,9 +64,11 @@ fn checker_catches_a_corrupted_word_at_rest_and_in_a_later_load() {
     assert!(e.contains("data value") && e.contains("0xbad"), "{e}");
 
     // Corrupt the owner's copy, then let another core read it through the protocol.
-    let mut sim = Simulator::new(
+    let mut sim = observed(
         SystemConfig { protocol: Protocol::Mesi, cores: 2, ..SystemConfig::default() },
-        RunOptions { check: true, ..Default::default() },
+        RunOptions::default(),
+        true,
+        false,
     );
     sim.run(&mut Script::new(vec![vec![store(0, 0x80, 1)], vec![]])).unwrap();
     assert!(sim.l1s[0].corrupt_word(0x80, 2));
@@ -245,9 +247,7 @@ fn one_core_miss_classes_are_dineros() {
         lines.push(l);
         steps.push(if rng.next().is_multiple_of(4) { store(1, addr, i) } else { load(1, addr) });
     }
-    let mut run_opts = RunOptions { check: true, classify: true, ..Default::default() };
-    run_opts.jitter = None;
-    let mut sim = Simulator::new(cfg, run_opts);
+    let mut sim = observed(cfg, RunOptions { jitter: None, ..Default::default() }, true, true);
     sim.run(&mut Script::new(vec![steps])).unwrap();
     let c = &sim.stats.cores[0];
 
@@ -320,7 +320,7 @@ fn coherence_misses_split_into_true_and_false_sharing() {
         c0.push(store(2000, 0x800, i));
         c1.push(load(2000, 0x800));
     }
-    let mut sim = Simulator::new(cfg, RunOptions { check: true, classify: true, ..Default::default() });
+    let mut sim = observed(cfg, RunOptions::default(), true, true);
     sim.run(&mut Script::new(vec![c0, c1])).unwrap();
     let t = sim.stats.totals().miss_classes;
     // False sharing: each core's first touch of line 0x400 is compulsory; every
@@ -364,14 +364,13 @@ fn running_ahead_on_hits_changes_nothing() {
                     cfg.directory.latency = dir_latency;
                     cfg.network.topology = topology;
                     cfg.network.hop_latency = hop;
-                    let mut sim =
-                        Simulator::new(cfg, RunOptions { check: true, classify: true, exact, ..Default::default() });
+                    let mut sim = observed(cfg, RunOptions { exact, ..Default::default() }, true, true);
                     let streams = records
                         .iter()
                         .enumerate()
                         .map(|(c, r)| cohsim::trace::CoreStream::from_records(c, r.clone()))
                         .collect();
-                    let mut fe = cohsim::engine::replay::TraceFrontend::new(streams);
+                    let mut fe = cohsim::trace::replay::TraceFrontend::new(streams);
                     sim.run(&mut fe).unwrap();
                     sim.stats
                 };
@@ -398,13 +397,13 @@ fn running_ahead_makes_progress_with_zero_latencies() {
             cfg.network.local_latency = 0;
             cfg.network.topology = topology;
             cfg.validate().unwrap();
-            let mut sim = Simulator::new(cfg, RunOptions { check: true, classify: true, exact, ..Default::default() });
+            let mut sim = observed(cfg, RunOptions { exact, ..Default::default() }, true, true);
             let streams = records
                 .iter()
                 .enumerate()
                 .map(|(c, r)| cohsim::trace::CoreStream::from_records(c, r.clone()))
                 .collect();
-            sim.run(&mut cohsim::engine::replay::TraceFrontend::new(streams)).unwrap();
+            sim.run(&mut cohsim::trace::replay::TraceFrontend::new(streams)).unwrap();
             sim.stats
         };
         assert_eq!(run(false), run(true), "{topology:?}");
@@ -416,7 +415,7 @@ fn reuse_worked_out_by_the_decoder_classifies_like_the_simulator() {
     // A trace replay works out first references and the fully associative LRU on
     // the decoder threads; the classifier must count the same classes as when it
     // does that itself.
-    use cohsim::stats::classify::ReuseTracker;
+    use cohsim::reuse::ReuseTracker;
     use cohsim::trace::{Pattern, generate};
     for pattern in [Pattern::Private, Pattern::FalseSharing, Pattern::UniformRandom, Pattern::Zipf] {
         let records = generate(pattern, 4, 3000, 9, 32);
@@ -425,19 +424,19 @@ fn reuse_worked_out_by_the_decoder_classifies_like_the_simulator() {
             cfg.l1.size = ByteSize(1024);
             cfg.l1.ways = 2;
             cfg.l1.line = 32;
-            let mut sim = Simulator::new(cfg, RunOptions { classify: true, ..Default::default() });
+            let mut sim = observed(cfg, RunOptions::default(), false, true);
             let streams = records
                 .iter()
                 .enumerate()
                 .map(|(c, r)| {
                     let mut r = r.clone();
                     if annotate {
-                        ReuseTracker::new(1024 / 32, 32).annotate(&mut r);
+                        cohsim::trace::annotate(&mut ReuseTracker::new(1024 / 32, 32), &mut r);
                     }
                     cohsim::trace::CoreStream::from_records(c, r)
                 })
                 .collect();
-            sim.run(&mut cohsim::engine::replay::TraceFrontend::new(streams)).unwrap();
+            sim.run(&mut cohsim::trace::replay::TraceFrontend::new(streams)).unwrap();
             sim.stats
         };
         let (by_decoder, by_classifier) = (run(true), run(false));
@@ -457,8 +456,7 @@ fn the_watchdog_reports_every_stuck_transaction() {
     // A sharer that never acknowledges its Inv leaves the writer waiting forever.
     let mut cfg = SystemConfig { protocol: Protocol::Msi, cores: 3, ..SystemConfig::default() };
     cfg.watchdog_cycles = 5_000;
-    let mut sim =
-        Simulator::new(cfg, RunOptions { check: true, mutation: Some(Mutation::SkipInvAck), ..Default::default() });
+    let mut sim = observed(cfg, RunOptions { mutation: Some(Mutation::SkipInvAck), ..Default::default() }, true, false);
     let steps = vec![vec![load(0, 0x40)], vec![load(500, 0x40)], vec![store(2000, 0x40, 1)]];
     match sim.run(&mut Script::new(steps)) {
         Err(SimError::Watchdog { what, report, .. }) => {

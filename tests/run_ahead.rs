@@ -30,14 +30,16 @@
 //! ```
 
 use cohsim::config::{ByteSize, SystemConfig};
-use cohsim::engine::replay::TraceFrontend;
 use cohsim::engine::{Ahead, Frontend, Plain, RunOptions, Simulator, Step};
 use cohsim::model::cache::ReplacementPolicy;
 use cohsim::model::network::Topology;
 use cohsim::protocol::Protocol;
+use cohsim::reuse::ReuseTracker;
 use cohsim::stats::Stats;
-use cohsim::stats::classify::ReuseTracker;
+use cohsim::stats::classify::MissClassifier;
+use cohsim::trace::replay::TraceFrontend;
 use cohsim::trace::{CoreStream, Pattern, Record, TraceOp, generate};
+use cohsim::verify::invariants::Checker;
 use proptest::prelude::*;
 
 /// One random machine and workload.
@@ -106,15 +108,14 @@ impl Shape {
     /// Also what the machine holds at the end: per touched line, every L1's
     /// state and data and the memory's copy.
     fn run_full(&self, records: Vec<Vec<Record>>, exact: bool, check: bool) -> Result<(Stats, Vec<String>), String> {
-        let opts = RunOptions {
-            check,
-            classify: true,
-            exact,
-            jitter: self.jitter,
-            always_ahead: self.always_ahead,
-            ..Default::default()
-        };
-        let mut sim = Simulator::new(self.config(), opts);
+        let opts = RunOptions { exact, jitter: self.jitter, always_ahead: self.always_ahead, ..Default::default() };
+        let cfg = self.config();
+        let classifier = MissClassifier::for_machine(&cfg);
+        let mut sim = Simulator::new(cfg, opts);
+        if check {
+            sim.observe(Box::new(Checker::new(self.cores)));
+        }
+        sim.observe(Box::new(classifier));
         let shift = self.l1.2.trailing_zeros();
         let mut lines: Vec<u64> =
             records.iter().flatten().filter(|r| r.op.is_some()).map(|r| r.addr >> shift).collect();
@@ -323,7 +324,7 @@ proptest! {
             .map(|(c, r)| {
                 let mut r = r.clone();
                 if annotated & (1 << c) != 0 {
-                    ReuseTracker::new(lines, shape.l1.2).annotate(&mut r);
+                    cohsim::trace::annotate(&mut ReuseTracker::new(lines, shape.l1.2), &mut r);
                 }
                 r
             })

@@ -10,7 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cohsim::stats::classify::ReuseTracker;
+use cohsim::reuse::ReuseTracker;
 use cohsim::trace::{
     self, Format, Pattern, Record, StreamSummary, TraceError, TraceOp, TraceSpec, WriteOptions, generate,
 };
@@ -77,11 +77,12 @@ fn rich() -> Vec<Vec<Record>> {
     ]
 }
 
-/// What cs4223 can hold: reads and writes of 4 bytes, gaps, a compute tail.
+/// What cs4223 can hold: reads and writes (one reference each: 1 byte, the
+/// format has no sizes), gaps, a compute tail.
 fn course() -> Vec<Vec<Record>> {
     vec![
-        vec![rd(0x817ae8, 4, 0), wr(0x817af8, 4, 0x1b), rd(0, 4, 1), Record::compute(0x2a)],
-        vec![wr(0x7fd63058, 4, 3)],
+        vec![rd(0x817ae8, 1, 0), wr(0x817af8, 1, 0x1b), rd(0, 1, 1), Record::compute(0x2a)],
+        vec![wr(0x7fd63058, 1, 3)],
     ]
 }
 
@@ -111,7 +112,7 @@ fn text_formats_round_trip_what_they_can_hold() {
     assert_eq!(read(&prefix, Format::Auto).unwrap(), course());
     assert_eq!(read_streams(&prefix, Format::Cs4223).unwrap(), course());
 
-    let din = vec![vec![rd(0x10, 4, 0), wr(0xfff0, 4, 0)], vec![rd(0, 4, 0)]];
+    let din = vec![vec![rd(0x10, 1, 0), wr(0xfff0, 1, 0)], vec![rd(0, 1, 0)]];
     trace::write(Format::Din, &dir.join("d"), &din).unwrap();
     assert_eq!(read(&dir.join("d"), Format::Auto).unwrap(), din);
 
@@ -561,7 +562,7 @@ proptest! {
         let cores = split(&cores, line);
         for (core, mut s) in set.into_streams().into_iter().enumerate() {
             let mut want = cores[core].clone();
-            ReuseTracker::new(capacity, line).annotate(&mut want);
+            cohsim::trace::annotate(&mut ReuseTracker::new(capacity, line), &mut want);
             let mut got = Vec::new();
             while let Some(r) = s.next().unwrap() {
                 got.push(r);

@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 
 use super::common::{MachineArgs, OutputArgs, TraceArgs, emit, machine_config, open_trace, parse_protocol, progress};
 use crate::config::SystemConfig;
-use crate::engine::replay::TraceFrontend;
 use crate::engine::{RunOptions, SimError, Simulator};
 use crate::protocol::Protocol;
+use crate::stats::classify::MissClassifier;
 use crate::stats::report::{self, HostInfo};
+use crate::trace::replay::TraceFrontend;
+use crate::verify::invariants::Checker;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -57,10 +59,13 @@ pub fn replay(
     let mut cfg: SystemConfig = machine_config(m, Some(protocol))?;
     let set = open_trace(t, m, &mut cfg)?;
     let total = set.records();
-    let mut sim = Simulator::new(
-        cfg,
-        RunOptions { check: o.check, classify: !o.no_classify, exact: o.exact, ..Default::default() },
-    );
+    let mut sim = Simulator::new(cfg.clone(), RunOptions { exact: o.exact, ..Default::default() });
+    if o.check {
+        sim.observe(Box::new(Checker::new(cfg.cores)));
+    }
+    if !o.no_classify {
+        sim.observe(Box::new(MissClassifier::for_machine(&cfg)));
+    }
     // The decoder threads work out what miss classification needs of each core's
     // own accesses, off the simulation thread.
     let set = if o.no_classify { set } else { set.with_reuse((cfg_lines(&sim.cfg)) as usize) };

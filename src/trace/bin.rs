@@ -81,7 +81,7 @@ use super::record::{TOO_MANY_CYCLES, add_cycles, needs_split, push_split};
 use super::stream::CoreDecoder;
 use super::write::TempOut;
 use super::{Record, Reuse, TraceOp};
-use crate::stats::classify::StackDistances;
+use crate::reuse::StackDistances;
 
 pub const MAGIC: [u8; 8] = *b"\xC5COHTR\r\n";
 pub const VERSION: u16 = 1;

@@ -34,7 +34,7 @@ use crossbeam_channel::{Receiver, Select, Sender, TrySendError, bounded, unbound
 use super::Record;
 use super::error::TraceError;
 use super::stream::{BATCH, CHANNEL_BATCHES, CoreStream, Msg, StreamSummary};
-use crate::stats::classify::ReuseTracker;
+use crate::reuse::ReuseTracker;
 
 /// A decoder of a file that interleaves cores.
 pub(crate) trait RowDecoder {
@@ -176,7 +176,7 @@ impl Demux {
         let lane = &mut self.lanes[core];
         let mut batch = std::mem::replace(&mut lane.cur, spare);
         if let Some(t) = &mut lane.tracker {
-            t.annotate(&mut batch);
+            super::annotate(t, &mut batch);
         }
         let counts = StreamSummary::of(&batch);
         self.enqueue(core, Msg::Batch(batch, counts));

@@ -52,7 +52,14 @@
 pub mod record;
 pub use record::{Record, Reuse, TraceOp};
 
-use crate::stats::classify::ReuseTracker;
+/// Fills in the reuse of each access of one core's records, in order.
+pub fn annotate(tracker: &mut ReuseTracker, records: &mut [Record]) {
+    for r in records.iter_mut().filter(|r| r.op.is_some()) {
+        r.reuse = tracker.access(r.addr);
+    }
+}
+
+use crate::reuse::ReuseTracker;
 
 pub mod bin;
 pub mod cs4223;
@@ -66,6 +73,7 @@ mod input;
 pub mod lackey;
 mod lines;
 pub mod paths;
+pub mod replay;
 pub mod stream;
 mod write;
 

@@ -2,6 +2,8 @@
 //! cycles that precede it. Every trace format decodes into this type; the engine's
 //! trace front end turns it into core operations.
 
+pub use crate::reuse::Reuse;
+
 /// What a record asks the core to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TraceOp {
@@ -16,44 +18,6 @@ pub enum TraceOp {
     FetchAdd,
     /// Atomic compare-and-swap: `expected` → `value`.
     Cas { expected: u64 },
-}
-
-/// What the core's own earlier accesses say about a record's line, worked out
-/// on the decoder thread when the replay classifies misses (see
-/// [`TraceSet::with_reuse`](super::TraceSet::with_reuse)): whether this is the
-/// core's first reference to the line, and whether a fully associative LRU cache
-/// of the L1's capacity, fed with the core's accesses in order, holds the line.
-/// Both depend on nothing but the core's own access order, so they need not wait
-/// for the simulation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Reuse(u8);
-
-impl Reuse {
-    const KNOWN: u8 = 1;
-    const FIRST: u8 = 2;
-    const FA_HIT: u8 = 4;
-
-    /// Not worked out (the simulator's classifier does it itself).
-    pub const UNKNOWN: Reuse = Reuse(0);
-
-    pub const fn new(first: bool, fa_hit: bool) -> Self {
-        Reuse(Self::KNOWN | if first { Self::FIRST } else { 0 } | if fa_hit { Self::FA_HIT } else { 0 })
-    }
-
-    #[inline]
-    pub const fn is_known(self) -> bool {
-        self.0 & Self::KNOWN != 0
-    }
-
-    #[inline]
-    pub const fn first(self) -> bool {
-        self.0 & Self::FIRST != 0
-    }
-
-    #[inline]
-    pub const fn fa_hit(self) -> bool {
-        self.0 & Self::FA_HIT != 0
-    }
 }
 
 /// One decoded record. `gap` is the number of compute cycles the core spends

@@ -24,7 +24,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 
 use super::error::TraceError;
 use super::{Record, TraceOp};
-use crate::stats::classify::ReuseTracker;
+use crate::reuse::ReuseTracker;
 
 /// Records per batch.
 pub const BATCH: usize = 4096;
@@ -319,7 +319,7 @@ where
         let mut batch = recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH + 64));
         let result = dec.fill(&mut batch, BATCH);
         if let Some(t) = &mut tracker {
-            t.annotate(&mut batch);
+            super::annotate(t, &mut batch);
         }
         let mut counts = StreamSummary::of(&batch);
         counts.ifetches_skipped = dec.ifetches() - fetches_sent;

@@ -8,18 +8,22 @@
 //!   `IS_D_I` may return any value the word held while its request was in flight),
 //!   and every readable copy must hold the golden words.
 //!
-//! It reads controllers and never changes them. The engine calls it after every
-//! input a controller handles when checking is on; the model checker calls it in
-//! every state.
+//! It reads controllers and never changes them. Attached to a simulation as an
+//! observer (`Simulator::observe`), it is told of every access performed and
+//! checks every line after each input a controller handles; the model checker
+//! calls it in every state.
 
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+use crate::engine::observe::{Finding, Hit, Observer, View};
 use crate::model::l1::L1Controller;
-use crate::model::{Ctrl, LineAddr, MemOp, Note};
+use crate::model::network::Cycle;
+use crate::model::{Access, Ctrl, LineAddr, MemOp, Msg, Note};
 use crate::protocol::l1_table::L1State;
+use crate::reuse::Reuse;
 
 /// Readable copies of `line` must not coexist with a writer; at most one O.
 pub fn check_swmr(line: LineAddr, l1s: &[L1Controller]) -> Result<(), String> {
@@ -216,5 +220,53 @@ impl Checker {
             .filter(|r| r.line == line)
             .map(|r| format!("cycle {:>8}  {:<8} {}", r.cycle, r.ctrl.to_string(), r.text))
             .collect()
+    }
+}
+
+/// The checker as the engine's observer: every access performed is checked
+/// against the golden memory, every line a controller touched for SWMR and its
+/// copies' words.
+impl Observer for Checker {
+    fn sees_every_access(&self) -> bool {
+        true
+    }
+
+    fn hit(&mut self, h: &Hit) -> Result<(), Finding> {
+        let Some(op) = h.op else { return Ok(()) };
+        self.performed(h.core, h.addr, op, h.loaded, h.stored, false).map_err(|what| Finding { what, line: h.line })
+    }
+
+    fn issued(&mut self, core: u16, access: Access, _miss: bool, _reuse: Reuse, _at: Cycle) {
+        if !access.op.writes() {
+            self.open_window(core, access.addr);
+        }
+    }
+
+    fn note(&mut self, cycle: Cycle, note: &Note, view: View) -> Result<(), Finding> {
+        self.record(cycle, note);
+        if let Note::Performed { core, addr, op, loaded, stored, windowed } = *note {
+            return self
+                .performed(core, addr, op, loaded, stored, windowed)
+                .map_err(|what| Finding { what, line: view.l1s[core as usize].line_of(addr) });
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, cycle: Cycle, msg: &Msg) {
+        self.record_message(cycle, msg);
+    }
+
+    fn checks_lines(&self) -> bool {
+        true
+    }
+
+    fn after_input(&mut self, line: LineAddr, view: View) -> Result<(), Finding> {
+        check_swmr(line, view.l1s)
+            .and_then(|_| self.check_copies(line, view.line_bytes, view.l1s))
+            .map_err(|what| Finding { what, line })
+    }
+
+    fn history(&self, line: LineAddr) -> Vec<String> {
+        Checker::history(self, line)
     }
 }

@@ -16,6 +16,7 @@ use crate::model::network::Topology;
 use crate::model::{Access, MemOp};
 use crate::protocol::Protocol;
 use crate::rng::SplitMix64;
+use crate::stats::classify::MissClassifier;
 
 #[derive(Clone, Debug)]
 pub struct StressOptions {
@@ -124,16 +125,12 @@ impl Frontend for Replay {
 /// Run one seed's programs; `Err` carries the failure's report.
 pub fn run_programs(opts: &StressOptions, seed: u64, programs: &[Program]) -> Result<Simulator, SimError> {
     let cfg = stress_config(opts, seed);
-    let mut sim = Simulator::new(
-        cfg,
-        RunOptions {
-            check: true,
-            jitter: Some(opts.jitter),
-            mutation: opts.mutation,
-            classify: true,
-            ..Default::default()
-        },
-    );
+    let cores = cfg.cores;
+    let classifier = MissClassifier::for_machine(&cfg);
+    let mut sim =
+        Simulator::new(cfg, RunOptions { jitter: Some(opts.jitter), mutation: opts.mutation, ..Default::default() });
+    sim.observe(Box::new(super::invariants::Checker::new(cores)));
+    sim.observe(Box::new(classifier));
     let mut fe = Replay { programs: programs.to_vec(), next: vec![0; programs.len()] };
     sim.run(&mut fe)?;
     Ok(sim)

@@ -4,6 +4,8 @@
 use cohsim::config::SystemConfig;
 use cohsim::engine::{Frontend, RunOptions, Simulator, Step};
 use cohsim::model::{Access, MemOp};
+use cohsim::stats::classify::MissClassifier;
+use cohsim::verify::invariants::Checker;
 
 /// Each core runs a fixed list of steps; records what its accesses returned.
 pub struct Script {
@@ -35,9 +37,23 @@ pub fn store(gap: u64, addr: u64, v: u64) -> Step {
     Step::access(gap, Access { addr, op: MemOp::Store(v) })
 }
 
+/// A simulator with the observers asked for attached: the invariant checker
+/// (`check`) and the miss classifier (`classify`).
+pub fn observed(cfg: SystemConfig, opts: RunOptions, check: bool, classify: bool) -> Simulator {
+    let (checker, classifier) = (Checker::new(cfg.cores), MissClassifier::for_machine(&cfg));
+    let mut sim = Simulator::new(cfg, opts);
+    if check {
+        sim.observe(Box::new(checker));
+    }
+    if classify {
+        sim.observe(Box::new(classifier));
+    }
+    sim
+}
+
 /// Run a script with the checker on; panics with the simulator's report on failure.
 pub fn run_checked(cfg: SystemConfig, steps: Vec<Vec<Step>>) -> (Simulator, Script) {
-    let mut sim = Simulator::new(cfg, RunOptions { check: true, ..Default::default() });
+    let mut sim = observed(cfg, RunOptions::default(), true, false);
     let mut fe = Script::new(steps);
     if let Err(e) = sim.run(&mut fe) {
         panic!("run failed: {e}");

@@ -6,10 +6,10 @@
 //! the core and the store (`(core + 1) << 48 | n`), so the data-value checker has
 //! something to check.
 
+use super::{CoreStream, Record, StreamSummary, TraceOp};
 use crate::model::{Access, MemOp};
-use crate::trace::{CoreStream, Record, StreamSummary, TraceOp};
 
-use super::{Ahead, Frontend, Plain, Step};
+use crate::engine::{Ahead, Frontend, Plain, Step};
 
 pub struct TraceFrontend {
     streams: Vec<CoreStream>,

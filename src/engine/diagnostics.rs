@@ -1,0 +1,151 @@
+//! When something goes wrong, saying what: the watchdog, the report of every
+//! stuck transaction, a line's states and history, and invariant checks on
+//! demand (`check_all`).
+
+use super::*;
+
+pub(super) fn waits_for(state: crate::protocol::l1_table::L1State) -> &'static str {
+    use crate::protocol::l1_table::L1State::*;
+    match state {
+        IS_D | IS_D_I => "data",
+        IM_AD | SM_AD => "data and Inv-Acks",
+        IM_A | SM_A | OM_A => "Inv-Acks",
+        OM_AC => "the directory's AckCount",
+        MI_A | EI_A | OI_A | SI_A | II_A => "a Put-Ack",
+        _ => "nothing",
+    }
+}
+
+impl Simulator {
+    pub(super) fn watchdog(&self) -> Result<(), SimError> {
+        let limit = self.cfg.watchdog_cycles;
+        for (c, core) in self.cores.iter().enumerate() {
+            if let CoreStatus::Waiting(since) | CoreStatus::Blocked(since) = core.status
+                && self.now.saturating_sub(since) > limit
+            {
+                return Err(SimError::Watchdog {
+                    cycle: self.now,
+                    what: format!(
+                        "watchdog: core {c}'s request has been outstanding for more than {limit} cycles (since cycle {since})"
+                    ),
+                    report: self.stuck_report(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stuck transaction: cores waiting, transient lines, stalled inputs.
+    pub fn stuck_report(&self) -> String {
+        let mut s = String::new();
+        for (c, core) in self.cores.iter().enumerate() {
+            match core.status {
+                CoreStatus::Waiting(since) | CoreStatus::Blocked(since) => {
+                    let what = if matches!(core.status, CoreStatus::Blocked(_)) { "blocked" } else { "waiting" };
+                    let mshr = self.l1s[c].mshr.as_ref();
+                    s += &format!(
+                        "  core {c}: {what} since cycle {since}; MSHR: {}\n",
+                        mshr.map_or("empty".to_string(), |m| format!(
+                            "line {:#x} {:?} in {}, acks due {}",
+                            m.line,
+                            m.access.op,
+                            self.l1s[c].state_of(m.line).name(),
+                            m.acks
+                        ))
+                    );
+                }
+                _ => {}
+            }
+            for (line, state) in self.l1s[c].transients() {
+                s += &format!("  L1[{c}] line {line:#x} in {} (waits for {})\n", state.name(), waits_for(state));
+            }
+        }
+        for d in &self.dirs {
+            for (line, state) in d.transients() {
+                s += &format!(
+                    "  Dir[{}] line {line:#x} in {} (waits for the old owner's data)\n",
+                    d.spec.slice,
+                    state.name()
+                );
+            }
+        }
+        let mut stalled: Vec<_> = self.stalled.iter().filter(|(_, q)| !q.is_empty()).collect();
+        stalled.sort_by_key(|(k, _)| **k);
+        for ((node, line), q) in stalled {
+            for m in q {
+                s += &format!("  node {node} line {line:#x}: stalled {} from node {}\n", m.kind.name(), m.src);
+            }
+        }
+        s += &format!("  {} messages in flight\n", self.to_l1.len() + self.to_dir.len());
+        for (m, _) in self.to_l1.iter().chain(self.to_dir.iter()) {
+            s += &format!("    {} line {:#x} from node {} to node {}\n", m.kind.name(), m.line, m.src, m.dst);
+        }
+        s
+    }
+
+    /// The states of every cache and the directory for a line, and its history.
+    pub fn line_report(&self, line: LineAddr) -> String {
+        let mut s = format!("line {line:#x} (address {:#x}):\n", line * self.line_bytes);
+        for l1 in &self.l1s {
+            let st = l1.state_of(line);
+            if st != crate::protocol::l1_table::L1State::I {
+                s += &format!("  L1[{}]: {}\n", l1.spec.core, st.name());
+            }
+        }
+        let d = &self.dirs[(line % self.dirs.len() as u64) as usize];
+        let e = d.entry(line);
+        s += &format!("  Dir[{}]: {} owner {:?} sharers {:?}\n", d.spec.slice, e.state.name(), e.owner, e.sharers);
+        let history: Vec<String> = self.observers.iter().flat_map(|o| o.history(line)).collect();
+        if self.line_checks || !history.is_empty() {
+            s += "  recent events on this line:\n";
+            for h in history {
+                s += &format!("    {h}\n");
+            }
+        }
+        s
+    }
+
+    /// Check every line any cache holds now with the observers that check lines
+    /// (the invariant checker: SWMR and data values). Without one, an error: a
+    /// check that checks nothing must not pass.
+    pub fn check_all(&mut self) -> Result<(), SimError> {
+        if !self.line_checks {
+            return Err(SimError::Frontend("check_all: no observer that checks lines is attached".into()));
+        }
+        let mut lines: Vec<LineAddr> = self
+            .l1s
+            .iter()
+            .flat_map(|l1| l1.array.valid_frames().map(|(_, f)| f.line).chain(l1.wb.iter().map(|e| e.line)))
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        for line in lines {
+            self.check_line(line)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_line(&mut self, line: LineAddr) -> Result<(), SimError> {
+        let view = View { l1s: &self.l1s, line_bytes: self.line_bytes };
+        let mut found = None;
+        for o in self.observers.iter_mut().filter(|o| o.checks_lines()) {
+            if let Err(f) = o.after_input(line, view) {
+                found = Some(f);
+                break;
+            }
+        }
+        match found {
+            Some(Finding { what, line }) => Err(self.violation(what, line)),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn violation(&self, what: String, line: LineAddr) -> SimError {
+        SimError::Invariant { cycle: self.now, what, report: self.line_report(line) }
+    }
+
+    pub(super) fn protocol_error(&self, error: ProtocolError) -> SimError {
+        let report = self.line_report(error.line);
+        SimError::Protocol { cycle: self.now, error, report }
+    }
+}
