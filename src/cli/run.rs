@@ -59,13 +59,11 @@ pub fn replay(
     let mut cfg: SystemConfig = machine_config(m, Some(protocol))?;
     let set = open_trace(t, m, &mut cfg)?;
     let total = set.records();
-    let mut sim = Simulator::new(cfg.clone(), RunOptions { exact: o.exact, ..Default::default() });
-    if o.check {
-        sim.observe(Box::new(Checker::new(cfg.cores)));
-    }
-    if !o.no_classify {
-        sim.observe(Box::new(MissClassifier::for_machine(&cfg)));
-    }
+    // The observers by type, so the hot path inlines what they are told.
+    let checker = o.check.then(|| Checker::new(cfg.cores));
+    let classifier = (!o.no_classify).then(|| MissClassifier::for_machine(&cfg));
+    let opts = RunOptions { exact: o.exact, ..Default::default() };
+    let mut sim = Simulator::with_observer(cfg, opts, (checker, classifier));
     // The decoder threads work out what miss classification needs of each core's
     // own accesses, off the simulation thread.
     let set = if o.no_classify { set } else { set.with_reuse((cfg_lines(&sim.cfg)) as usize) };

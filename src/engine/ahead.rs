@@ -106,7 +106,7 @@ pub(super) struct Scan {
     bound: Option<Cycle>,
 }
 
-impl Simulator {
+impl<O: Observer> Simulator<O> {
     pub(super) fn refresh_acts<F: Frontend + ?Sized>(&mut self, fe: &F) {
         while let Some(c) = self.stale_acts.pop() {
             let c = c as usize;

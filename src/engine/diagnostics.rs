@@ -16,7 +16,7 @@ pub(super) fn waits_for(state: crate::protocol::l1_table::L1State) -> &'static s
     }
 }
 
-impl Simulator {
+impl<O: Observer> Simulator<O> {
     pub(super) fn watchdog(&self) -> Result<(), SimError> {
         let limit = self.cfg.watchdog_cycles;
         for (c, core) in self.cores.iter().enumerate() {
@@ -95,7 +95,7 @@ impl Simulator {
         let d = &self.dirs[(line % self.dirs.len() as u64) as usize];
         let e = d.entry(line);
         s += &format!("  Dir[{}]: {} owner {:?} sharers {:?}\n", d.spec.slice, e.state.name(), e.owner, e.sharers);
-        let history: Vec<String> = self.observers.iter().flat_map(|o| o.history(line)).collect();
+        let history = self.observer.history(line);
         if self.line_checks || !history.is_empty() {
             s += "  recent events on this line:\n";
             for h in history {
@@ -127,14 +127,7 @@ impl Simulator {
 
     pub(super) fn check_line(&mut self, line: LineAddr) -> Result<(), SimError> {
         let view = View { l1s: &self.l1s, line_bytes: self.line_bytes };
-        let mut found = None;
-        for o in self.observers.iter_mut().filter(|o| o.checks_lines()) {
-            if let Err(f) = o.after_input(line, view) {
-                found = Some(f);
-                break;
-            }
-        }
-        match found {
+        match self.observer.after_input(line, view).err() {
             Some(Finding { what, line }) => Err(self.violation(what, line)),
             None => Ok(()),
         }

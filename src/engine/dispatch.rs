@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Simulator {
+impl<O: Observer> Simulator<O> {
     pub(super) fn deliver<F: Frontend + ?Sized>(&mut self, msg: Msg, fe: &mut F) -> Result<(), SimError> {
         let key = (msg.dst, msg.line);
         if msg.vnet() != Vnet::Response
@@ -105,17 +105,10 @@ impl Simulator {
         Ok(Handled::Done)
     }
 
-    /// Tells every observer of a note; a finding stops the run.
-    fn tell(&mut self, note: &Note) -> Result<(), SimError> {
+    /// Tells every observer of a controller's notes; a finding stops the run.
+    fn tell(&mut self, notes: &[Note]) -> Result<(), SimError> {
         let view = View { l1s: &self.l1s, line_bytes: self.line_bytes };
-        let mut found = None;
-        for o in &mut self.observers {
-            if let Err(f) = o.note(self.now, note, view) {
-                found = Some(f);
-                break;
-            }
-        }
-        match found {
+        match self.observer.notes(self.now, notes, view).err() {
             Some(f) => Err(self.violation(f.what, f.line)),
             None => Ok(()),
         }
@@ -132,10 +125,13 @@ impl Simulator {
         let n = self.cfg.cores;
         let notes = std::mem::take(&mut self.outbox.notes);
         let mut touched_line = None;
+        if self.watched
+            && let Err(e) = self.tell(&notes)
+        {
+            self.outbox.notes = notes;
+            return Err(e);
+        }
         for note in &notes {
-            if !self.observers.is_empty() {
-                self.tell(note)?;
-            }
             match *note {
                 Note::L1Transition { core, from, event, line, to } => {
                     self.stats.count_l1_transition(from, event);
@@ -186,9 +182,7 @@ impl Simulator {
         for msg in msgs.drain(..) {
             let leave = if msg.from_memory { self.mem[node as usize - n].read(at) } else { at };
             self.stats.count_message(&msg);
-            for o in &mut self.observers {
-                o.message(self.now, &msg);
-            }
+            self.observer.message(self.now, &msg);
             self.schedule_msg(msg, leave, true);
         }
         self.outbox.msgs = msgs;

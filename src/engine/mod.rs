@@ -53,7 +53,7 @@ use crate::protocol::l1_table::L1State;
 use crate::reuse::Reuse;
 use ahead::{FILLED, Frames, Scan};
 use counters::{CoreStats, Stats};
-use observe::{Finding, Hit, Observer, View};
+use observe::{Finding, Hit, Observer, Observers, View};
 use queue::{EventQueue, MinTree};
 
 /// Why a run stopped early.
@@ -115,7 +115,7 @@ pub struct RunOptions {
     pub always_ahead: bool,
 }
 
-pub struct Simulator {
+pub struct Simulator<O: Observer = Observers> {
     pub cfg: SystemConfig,
     pub l1s: Vec<L1Controller>,
     pub dirs: Vec<Directory>,
@@ -131,8 +131,10 @@ pub struct Simulator {
     seq: u64,
     cores: Vec<CoreCtx>,
     pub stats: Stats,
-    /// What watches the run (see `observe`), in the order attached.
-    observers: Vec<Box<dyn Observer>>,
+    /// What watches the run (see `observe`).
+    observer: O,
+    /// The observer watches anything (see `Observer::watches`).
+    watched: bool,
     /// Some observer sees every access (no fast path for plain hits).
     every_access: bool,
     /// Some observer checks lines after inputs.
@@ -166,8 +168,26 @@ pub struct Simulator {
     events_since_watchdog: u32,
 }
 
-impl Simulator {
+impl Simulator<Observers> {
+    /// A simulator with no observer yet; attach them with [`Simulator::observe`].
     pub fn new(cfg: SystemConfig, opts: RunOptions) -> Self {
+        Simulator::with_observer(cfg, opts, Vec::new())
+    }
+
+    /// Attaches an observer (the invariant checker, the miss classifier, ...):
+    /// from now on it is told of every event (see `observe`).
+    pub fn observe(&mut self, observer: Box<dyn Observer>) {
+        self.watched |= observer.watches();
+        self.every_access |= observer.sees_every_access();
+        self.line_checks |= observer.checks_lines();
+        self.observer.push(observer);
+    }
+}
+
+impl<O: Observer> Simulator<O> {
+    /// A simulator watched by `observer`, known by type (its calls can be
+    /// inlined: a replay's hot path uses this); `()` watches nothing.
+    pub fn with_observer(cfg: SystemConfig, opts: RunOptions, observer: O) -> Self {
         let n = cfg.cores;
         let slices = cfg.directory.slices;
         let geometry = cfg.geometry();
@@ -239,9 +259,10 @@ impl Simulator {
                 n
             ],
             stats: Stats::new(n),
-            observers: Vec::new(),
-            every_access: false,
-            line_checks: false,
+            watched: observer.watches(),
+            every_access: observer.sees_every_access(),
+            line_checks: observer.checks_lines(),
+            observer,
             stalled: FxHashMap::default(),
             stalled_at_l1: vec![0; n],
             outbox: Outbox::default(),
@@ -260,14 +281,6 @@ impl Simulator {
             events_since_watchdog: 0,
             cfg,
         }
-    }
-
-    /// Attaches an observer (the invariant checker, the miss classifier, ...):
-    /// from now on it is told of every event (see `observe`).
-    pub fn observe(&mut self, observer: Box<dyn Observer>) {
-        self.every_access |= observer.sees_every_access();
-        self.line_checks |= observer.checks_lines();
-        self.observers.push(observer);
     }
 
     /// Ready cores leave in (cycle, core index) order, whatever the order they were

@@ -35,15 +35,6 @@ pub(super) fn too_late(core: usize, time: Cycle, gap: Cycle) -> SimError {
     ))
 }
 
-/// Tells every observer of a hit; the first finding stops it.
-#[inline]
-pub(super) fn tell_hit(observers: &mut [Box<dyn Observer>], hit: &Hit) -> Result<(), Finding> {
-    for o in observers {
-        o.hit(hit)?;
-    }
-    Ok(())
-}
-
 #[inline]
 pub(super) fn count_access(s: &mut CoreStats, op: MemOp) {
     match op {
@@ -53,7 +44,7 @@ pub(super) fn count_access(s: &mut CoreStats, op: MemOp) {
     }
 }
 
-impl Simulator {
+impl<O: Observer> Simulator<O> {
     /// Run until every core is done. Statistics are final afterwards. A finished
     /// simulator may run again with another front end: caches, directory and
     /// clocks carry over (tests use this to tamper with state between phases).
@@ -161,9 +152,7 @@ impl Simulator {
                         stats.read_misses += 1;
                     }
                 }
-                for o in &mut self.observers {
-                    o.issued(c as u16, access, !before.can_read(), reuse, t);
-                }
+                self.observer.issued(c as u16, access, !before.can_read(), reuse, t);
                 self.cores[c].status = CoreStatus::Waiting(t);
                 self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
             }
@@ -192,7 +181,8 @@ impl Simulator {
         // Plain loads and stores the front end offers directly, while they hit:
         // the same effects as the loop below, without building a `Step` each.
         let plain = !self.every_access && !wants_values;
-        let observers = &mut self.observers;
+        let observer = &mut self.observer;
+        let telling = self.watched;
         let mut found: Option<Finding> = None;
         let result = loop {
             if plain && pending.is_none() {
@@ -218,20 +208,11 @@ impl Simulator {
                     time = at + hit_latency;
                     // A load hit whose reuse the front end worked out tells no
                     // observer anything (see `Observer::sees_every_access`).
-                    if (writes || !p.reuse.is_known()) && !observers.is_empty() {
-                        let line = l1.line_of(p.addr);
-                        let (addr, stored, reuse) = (p.addr, p.store, p.reuse);
-                        let hit = Hit { core: c as u16, addr, line, op: None, writes, loaded: 0, stored, reuse, at };
-                        if let Err(f) = tell_hit(observers, &hit) {
-                            found = Some(f);
-                            return false;
-                        }
+                    if telling && (writes || !p.reuse.is_known()) {
+                        observer.plain_hit(c as u16, p.addr, writes, p.reuse, at);
                     }
                     true
                 });
-                if found.is_some() {
-                    break Ok(None);
-                }
             }
             let (access, reuse) = match pending.take() {
                 Some(a) => a,
@@ -274,12 +255,12 @@ impl Simulator {
             let (loaded, stored) = l1.hit_at(idx, access);
             count_access(stats, access.op);
             stats.hits += 1;
-            if !observers.is_empty() {
-                let (addr, op) = (access.addr, Some(access.op));
+            if telling {
+                let (addr, op) = (access.addr, access.op);
                 let line = l1.line_of(addr);
                 let writes = stored.is_some();
                 let hit = Hit { core: c as u16, addr, line, op, writes, loaded, stored, reuse, at: time };
-                if let Err(f) = tell_hit(observers, &hit) {
+                if let Err(f) = observer.hit(&hit) {
                     found = Some(f);
                     break Ok(None);
                 }
@@ -313,8 +294,6 @@ impl Simulator {
             dirty += l1.wb.iter().filter(|e| e.dirty).count() as u64;
         }
         self.stats.dirty_at_end = dirty;
-        for o in &mut self.observers {
-            o.finish(&mut self.stats);
-        }
+        self.observer.finish(&mut self.stats);
     }
 }

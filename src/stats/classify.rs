@@ -363,20 +363,32 @@ impl Observer for MissClassifier {
         Ok(())
     }
 
+    #[inline(always)]
+    fn plain_hit(&mut self, core: u16, addr: u64, writes: bool, reuse: Reuse, at: Cycle) {
+        if !reuse.is_known() {
+            self.access(core, addr, false, reuse);
+        }
+        if writes {
+            self.store(core, addr, order_key(at, Some(core)));
+        }
+    }
+
     fn issued(&mut self, core: u16, access: Access, miss: bool, reuse: Reuse, _at: Cycle) {
         self.access(core, access.addr, miss, reuse);
     }
 
-    fn note(&mut self, cycle: Cycle, note: &Note, _view: View) -> Result<(), Finding> {
-        match *note {
-            Note::L1Transition { core, from, event, line, to } => match copy_loss(from, event, to) {
-                CopyLoss::Lost => self.lost(core, line),
-                CopyLoss::Kept => self.unlost(core, line),
-                CopyLoss::None => {}
-            },
-            Note::Performed { core, addr, stored: Some(_), .. } => self.store(core, addr, order_key(cycle, None)),
-            Note::Completed { core, .. } => self.completed(core, order_key(cycle, None)),
-            _ => {}
+    fn notes(&mut self, cycle: Cycle, notes: &[Note], _view: View) -> Result<(), Finding> {
+        for note in notes {
+            match *note {
+                Note::L1Transition { core, from, event, line, to } => match copy_loss(from, event, to) {
+                    CopyLoss::Lost => self.lost(core, line),
+                    CopyLoss::Kept => self.unlost(core, line),
+                    CopyLoss::None => {}
+                },
+                Note::Performed { core, addr, stored: Some(_), .. } => self.store(core, addr, order_key(cycle, None)),
+                Note::Completed { core, .. } => self.completed(core, order_key(cycle, None)),
+                _ => {}
+            }
         }
         Ok(())
     }

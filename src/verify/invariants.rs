@@ -232,8 +232,7 @@ impl Observer for Checker {
     }
 
     fn hit(&mut self, h: &Hit) -> Result<(), Finding> {
-        let Some(op) = h.op else { return Ok(()) };
-        self.performed(h.core, h.addr, op, h.loaded, h.stored, false).map_err(|what| Finding { what, line: h.line })
+        self.performed(h.core, h.addr, h.op, h.loaded, h.stored, false).map_err(|what| Finding { what, line: h.line })
     }
 
     fn issued(&mut self, core: u16, access: Access, _miss: bool, _reuse: Reuse, _at: Cycle) {
@@ -242,12 +241,13 @@ impl Observer for Checker {
         }
     }
 
-    fn note(&mut self, cycle: Cycle, note: &Note, view: View) -> Result<(), Finding> {
-        self.record(cycle, note);
-        if let Note::Performed { core, addr, op, loaded, stored, windowed } = *note {
-            return self
-                .performed(core, addr, op, loaded, stored, windowed)
-                .map_err(|what| Finding { what, line: view.l1s[core as usize].line_of(addr) });
+    fn notes(&mut self, cycle: Cycle, notes: &[Note], view: View) -> Result<(), Finding> {
+        for note in notes {
+            self.record(cycle, note);
+            if let Note::Performed { core, addr, op, loaded, stored, windowed } = *note {
+                self.performed(core, addr, op, loaded, stored, windowed)
+                    .map_err(|what| Finding { what, line: view.l1s[core as usize].line_of(addr) })?;
+            }
         }
         Ok(())
     }
