@@ -77,11 +77,13 @@ fn rich() -> Vec<Vec<Record>> {
     ]
 }
 
-/// What cs4223 can hold: reads and writes of 4 bytes, gaps, a compute tail.
+/// What cs4223 can hold: reads and writes of its one size (`cs4223::SIZE`, a
+/// byte), gaps, a compute tail.
 fn course() -> Vec<Vec<Record>> {
+    let size = cohsim::trace::cs4223::SIZE;
     vec![
-        vec![rd(0x817ae8, 4, 0), wr(0x817af8, 4, 0x1b), rd(0, 4, 1), Record::compute(0x2a)],
-        vec![wr(0x7fd63058, 4, 3)],
+        vec![rd(0x817ae8, size, 0), wr(0x817af8, size, 0x1b), rd(0, size, 1), Record::compute(0x2a)],
+        vec![wr(0x7fd63058, size, 3)],
     ]
 }
 
@@ -111,7 +113,8 @@ fn text_formats_round_trip_what_they_can_hold() {
     assert_eq!(read(&prefix, Format::Auto).unwrap(), course());
     assert_eq!(read_streams(&prefix, Format::Cs4223).unwrap(), course());
 
-    let din = vec![vec![rd(0x10, 4, 0), wr(0xfff0, 4, 0)], vec![rd(0, 4, 0)]];
+    let size = cohsim::trace::din::SIZE;
+    let din = vec![vec![rd(0x10, size, 0), wr(0xfff0, size, 0)], vec![rd(0, size, 0)]];
     trace::write(Format::Din, &dir.join("d"), &din).unwrap();
     assert_eq!(read(&dir.join("d"), Format::Auto).unwrap(), din);
 
