@@ -10,7 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cohsim::reuse::ReuseTracker;
+use cohsim::stats::classify::ReuseTracker;
 use cohsim::trace::{
     self, Format, Pattern, Record, StreamSummary, TraceError, TraceOp, TraceSpec, WriteOptions, generate,
 };
@@ -77,12 +77,13 @@ fn rich() -> Vec<Vec<Record>> {
     ]
 }
 
-/// What cs4223 can hold: reads and writes (one reference each: 1 byte, the
-/// format has no sizes), gaps, a compute tail.
+/// What cs4223 can hold: reads and writes of its one size (`cs4223::SIZE`, a
+/// byte), gaps, a compute tail.
 fn course() -> Vec<Vec<Record>> {
+    let size = cohsim::trace::cs4223::SIZE;
     vec![
-        vec![rd(0x817ae8, 1, 0), wr(0x817af8, 1, 0x1b), rd(0, 1, 1), Record::compute(0x2a)],
-        vec![wr(0x7fd63058, 1, 3)],
+        vec![rd(0x817ae8, size, 0), wr(0x817af8, size, 0x1b), rd(0, size, 1), Record::compute(0x2a)],
+        vec![wr(0x7fd63058, size, 3)],
     ]
 }
 
@@ -112,7 +113,8 @@ fn text_formats_round_trip_what_they_can_hold() {
     assert_eq!(read(&prefix, Format::Auto).unwrap(), course());
     assert_eq!(read_streams(&prefix, Format::Cs4223).unwrap(), course());
 
-    let din = vec![vec![rd(0x10, 1, 0), wr(0xfff0, 1, 0)], vec![rd(0, 1, 0)]];
+    let size = cohsim::trace::din::SIZE;
+    let din = vec![vec![rd(0x10, size, 0), wr(0xfff0, size, 0)], vec![rd(0, size, 0)]];
     trace::write(Format::Din, &dir.join("d"), &din).unwrap();
     assert_eq!(read(&dir.join("d"), Format::Auto).unwrap(), din);
 
@@ -562,7 +564,7 @@ proptest! {
         let cores = split(&cores, line);
         for (core, mut s) in set.into_streams().into_iter().enumerate() {
             let mut want = cores[core].clone();
-            cohsim::trace::annotate(&mut ReuseTracker::new(capacity, line), &mut want);
+            ReuseTracker::new(capacity, line).annotate(&mut want);
             let mut got = Vec::new();
             while let Some(r) = s.next().unwrap() {
                 got.push(r);

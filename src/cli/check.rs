@@ -6,8 +6,8 @@
 
 use clap::Args;
 
+use super::common::parse_protocol;
 use crate::model::Mutation;
-use crate::protocol::Protocol;
 use crate::verify::mc::{self, CheckOptions, CheckReport, ForwardOrder, Symmetry};
 
 #[derive(Args, Debug)]
@@ -45,8 +45,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
-    let protocol = Protocol::parse(&a.protocol)
-        .ok_or_else(|| anyhow::anyhow!("--protocol: unknown protocol {:?}: expected msi, mesi or moesi", a.protocol))?;
+    let protocol = parse_protocol(&a.protocol, "--protocol")?;
     let mutation = match a.mutation.as_deref() {
         None => None,
         Some("list") => {

@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::config::SystemConfig;
 use crate::model::network::Topology;
-use crate::protocol::Protocol;
+use crate::protocol::{Protocol, UnknownProtocol};
 use crate::trace::{self, Format, TraceSet, TraceSpec};
 
 #[derive(Args, Debug, Clone)]
@@ -89,8 +89,7 @@ pub fn machine_config(m: &MachineArgs, protocol: Option<Protocol>) -> Result<Sys
         cfg.set_l1_shape(l1)?;
     }
     if let Some(t) = &m.topology {
-        cfg.network.topology = Topology::parse(t)
-            .ok_or_else(|| anyhow!("--topology: unknown topology {t:?}: expected crossbar, ring or mesh"))?;
+        cfg.network.topology = parse_topology(t)?;
     }
     if let Some(s) = m.dir_slices {
         cfg.directory.slices = s;
@@ -108,8 +107,15 @@ pub fn machine_config(m: &MachineArgs, protocol: Option<Protocol>) -> Result<Sys
     Ok(cfg)
 }
 
+/// A protocol name as every command reads it (`Protocol`'s `FromStr`), the
+/// error prefixed with the option that gave it (`--protocol`, `--protocols`).
 pub fn parse_protocol(s: &str, flag: &str) -> Result<Protocol> {
-    Protocol::parse(s).ok_or_else(|| anyhow!("{flag}: unknown protocol {s:?}: expected msi, mesi or moesi"))
+    s.parse().map_err(|e: UnknownProtocol| anyhow!("{flag}: {e}"))
+}
+
+/// A `--topology` value as every command reads it.
+pub fn parse_topology(s: &str) -> Result<Topology> {
+    Topology::parse(s).ok_or_else(|| anyhow!("--topology: unknown topology {s:?}: expected crossbar, ring or mesh"))
 }
 
 /// Open the trace and fix the core count from it.

@@ -4,14 +4,13 @@ use std::time::Instant;
 
 use clap::Args;
 
+use super::common::{parse_protocol, parse_topology};
 use crate::config::MAX_CORES;
-use crate::model::network::Topology;
-use crate::protocol::Protocol;
 use crate::verify::stress::{StressOptions, run_batch};
 
 #[derive(Args, Debug)]
 pub struct StressArgs {
-    /// mesi, moesi or msi.
+    /// msi, mesi or moesi.
     #[arg(long, default_value = "mesi")]
     pub protocol: String,
     #[arg(long, default_value_t = 4)]
@@ -42,18 +41,11 @@ pub struct StressArgs {
 }
 
 pub fn run(a: StressArgs) -> anyhow::Result<i32> {
-    let protocol = Protocol::parse(&a.protocol)
-        .ok_or_else(|| anyhow::anyhow!("--protocol: unknown protocol {:?}: expected msi, mesi or moesi", a.protocol))?;
+    let protocol = parse_protocol(&a.protocol, "--protocol")?;
     if a.cores == 0 || a.cores > MAX_CORES {
         anyhow::bail!("--cores: {} is outside 1..={MAX_CORES}", a.cores);
     }
-    let topology =
-        match &a.topology {
-            None => None,
-            Some(t) => Some(Topology::parse(t).ok_or_else(|| {
-                anyhow::anyhow!("--topology: unknown topology {t:?}: expected crossbar, ring or mesh")
-            })?),
-        };
+    let topology = a.topology.as_deref().map(parse_topology).transpose()?;
     let opts = StressOptions {
         protocol,
         cores: a.cores,

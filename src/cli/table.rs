@@ -2,7 +2,8 @@
 
 use clap::Args;
 
-use crate::protocol::{Protocol, render};
+use super::common::parse_protocol;
+use crate::protocol::render;
 
 #[derive(Args, Debug)]
 pub struct TableArgs {
@@ -11,8 +12,7 @@ pub struct TableArgs {
 }
 
 pub fn run(a: TableArgs) -> anyhow::Result<i32> {
-    let p = Protocol::parse(&a.protocol)
-        .ok_or_else(|| anyhow::anyhow!("unknown protocol {:?}: expected msi, mesi or moesi", a.protocol))?;
+    let p = parse_protocol(&a.protocol, "PROTOCOL")?;
     super::out!("{}", render::markdown(p))?;
     Ok(0)
 }

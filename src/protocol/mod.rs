@@ -29,6 +29,7 @@ pub mod l1_table;
 pub mod render;
 
 use std::fmt;
+use std::str::FromStr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,19 +48,28 @@ impl Protocol {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Protocol> {
-        match s.to_ascii_lowercase().as_str() {
-            "msi" => Some(Protocol::Msi),
-            "mesi" => Some(Protocol::Mesi),
-            "moesi" => Some(Protocol::Moesi),
-            _ => None,
-        }
-    }
+    pub const ALL: [Protocol; 3] = [Protocol::Msi, Protocol::Mesi, Protocol::Moesi];
 }
 
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A protocol name that is none of msi, mesi or moesi; its message names them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol {0:?}: expected msi, mesi or moesi")]
+pub struct UnknownProtocol(pub String);
+
+/// `msi`, `mesi` or `moesi`, in any case: the one parser of protocol names.
+impl FromStr for Protocol {
+    type Err = UnknownProtocol;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownProtocol(s.to_string()))
     }
 }
 
@@ -76,4 +86,19 @@ pub(crate) const fn go<S, A>(actions: &'static [A], next: S) -> Row<S, A> {
 
 pub(crate) const fn stay<S, A>(actions: &'static [A]) -> Row<S, A> {
     Row { actions, next: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_in_any_case_and_nothing_else_does() {
+        for p in Protocol::ALL {
+            assert_eq!(p.name().parse(), Ok(p));
+            assert_eq!(p.name().to_ascii_uppercase().parse(), Ok(p));
+        }
+        let e = "mosi".parse::<Protocol>().unwrap_err();
+        assert_eq!(e.to_string(), r#"unknown protocol "mosi": expected msi, mesi or moesi"#);
+    }
 }
