@@ -10,7 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cohsim::stats::classify::ReuseTracker;
+use cohsim::reuse::ReuseTracker;
 use cohsim::trace::{
     self, Format, Pattern, Record, StreamSummary, TraceError, TraceOp, TraceSpec, WriteOptions, generate,
 };
@@ -564,7 +564,7 @@ proptest! {
         let cores = split(&cores, line);
         for (core, mut s) in set.into_streams().into_iter().enumerate() {
             let mut want = cores[core].clone();
-            ReuseTracker::new(capacity, line).annotate(&mut want);
+            cohsim::trace::annotate(&mut ReuseTracker::new(capacity, line), &mut want);
             let mut got = Vec::new();
             while let Some(r) = s.next().unwrap() {
                 got.push(r);
