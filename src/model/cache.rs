@@ -96,6 +96,9 @@ pub struct CacheArray {
     /// for and the line it serves stores for ([`NO_LINE`] when none), so a hit
     /// lookup is one compare per way. Kept in step by every frame update.
     hit_tags: Vec<[LineAddr; 2]>,
+    /// Mutation testing only (`Mutation::HitTagWritableShared`): the store tag
+    /// also serves lines in S and O, as a broken tag update would.
+    shared_write_tags: bool,
     data: Vec<u64>,
     /// Wide sets only: the frame each line with a non-`I` state is in.
     index: Option<LineIndex>,
@@ -125,6 +128,7 @@ impl CacheArray {
             policy,
             frames: vec![EMPTY; sets * ways],
             hit_tags: vec![[NO_LINE; 2]; sets * ways],
+            shared_write_tags: false,
             data: vec![0; sets * ways * words],
             index: (ways > INDEXED_WAYS).then(LineIndex::default),
             recency,
@@ -175,7 +179,17 @@ impl CacheArray {
         self.frames[idx] = frame;
         let f = &self.frames[idx];
         let tag = |ok: bool| if ok { f.line } else { NO_LINE };
-        self.hit_tags[idx] = [tag(f.state.can_read()), tag(f.state.can_write())];
+        let writable = f.state.can_write() || self.shared_write_tags && matches!(f.state, L1State::S | L1State::O);
+        self.hit_tags[idx] = [tag(f.state.can_read()), tag(writable)];
+    }
+
+    /// Mutation testing only: from now on the hit tags report lines in S and O
+    /// writable (`Mutation::HitTagWritableShared`), so a store hits them.
+    pub fn break_write_tags_of_shared_lines(&mut self) {
+        self.shared_write_tags = true;
+        for idx in 0..self.frames.len() {
+            self.set_frame(idx, self.frames[idx]);
+        }
     }
 
     /// Keeps a wide set's line index in step with a frame about to change.

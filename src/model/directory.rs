@@ -105,21 +105,12 @@ impl Directory {
         let mut e = self.entries.get(&line).cloned().unwrap_or(DirEntry::INVALID);
         let from = e.state;
         let event = self.classify(msg, &e)?;
-        let mutation = self.spec.mutation;
-        let row = match (mutation, from, event) {
-            (Some(Mutation::StaleMemoryData), DirState::E | DirState::M, DirEvent::GetS) => Some(dir_table::DirRow {
-                actions: &[DirAction::DataFromMemory, DirAction::AddSharer],
-                next: Some(from),
-            }),
-            (Some(Mutation::NoInvalidation), DirState::S, DirEvent::GetM) => Some(dir_table::DirRow {
-                actions: &[DirAction::ClearSharers, DirAction::DataFromMemory, DirAction::SetOwner],
-                next: Some(DirState::M),
-            }),
-            (Some(Mutation::ExclusiveToSharer), DirState::S, DirEvent::GetS) => Some(dir_table::DirRow {
-                actions: &[DirAction::ExclusiveDataFromMemory, DirAction::SetOwner],
-                next: Some(DirState::E),
-            }),
-            _ => dir_table::row(self.spec.protocol, from, event),
+        let protocol = self.spec.protocol;
+        let row = match self.spec.mutation {
+            Some(m) => {
+                dir_table::mutated_row(m, protocol, from, event).or_else(|| dir_table::row(protocol, from, event))
+            }
+            None => dir_table::row(protocol, from, event),
         };
         let row = row.ok_or_else(|| {
             self.error(line, from, event.name(), &format!("{} directory has no row for this pair", self.spec.protocol))
@@ -134,14 +125,14 @@ impl Directory {
         for &action in row.actions {
             match action {
                 DirAction::Stall => unreachable!("stall rows return before running"),
-                DirAction::DataFromMemory | DirAction::ExclusiveDataFromMemory => {
+                DirAction::DataFromMemory | DirAction::ExclusiveDataFromMemory | DirAction::DataFromMemoryAckShort => {
                     let mut m = Msg::control(MsgKind::Data, line, me, req);
                     m.requester = req;
                     m.exclusive = action == DirAction::ExclusiveDataFromMemory;
                     // A writer collects an Inv-Ack from every other sharer; a reader none.
                     if msg.kind == MsgKind::GetM {
                         m.acks = e.sharers.len_without(req as usize) as u16;
-                        if mutation == Some(Mutation::WrongAckCount) {
+                        if action == DirAction::DataFromMemoryAckShort {
                             m.acks = m.acks.saturating_sub(1);
                         }
                     }
@@ -151,12 +142,9 @@ impl Directory {
                     out.notes.push(Note::MemRead { line });
                     out.msgs.push(m);
                 }
-                DirAction::AddSharer if mutation == Some(Mutation::ForgetSharer) && from == DirState::S => {}
                 DirAction::AddSharer => e.sharers.insert(req as usize),
-                DirAction::RemoveSharer if mutation == Some(Mutation::RemoveWrongSharer) => {
-                    e.sharers.remove((req as usize + 1) % self.spec.cores)
-                }
                 DirAction::RemoveSharer => e.sharers.remove(req as usize),
+                DirAction::RemoveNextSharer => e.sharers.remove(self.next_cache(req) as usize),
                 DirAction::ClearSharers => e.sharers.clear(),
                 DirAction::OwnerToSharers => {
                     let owner = e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner to demote"))?;
@@ -164,14 +152,17 @@ impl Directory {
                 }
                 DirAction::SetOwner => e.owner = Some(req),
                 DirAction::ClearOwner => e.owner = None,
-                DirAction::FwdGetSToOwner | DirAction::FwdGetMToOwner => {
+                DirAction::FwdGetSToOwner
+                | DirAction::FwdGetMToOwner
+                | DirAction::FwdGetSToWrongOwner
+                | DirAction::FwdGetMToWrongOwner => {
                     let owner =
                         e.owner.ok_or_else(|| self.error(line, from, event.name(), "no owner to forward to"))?;
-                    let kind = if action == DirAction::FwdGetSToOwner { MsgKind::FwdGetS } else { MsgKind::FwdGetM };
-                    let owner = if mutation == Some(Mutation::ForwardToWrongOwner) {
-                        ((owner as usize + 1) % self.spec.cores) as u16
-                    } else {
-                        owner
+                    let (kind, owner) = match action {
+                        DirAction::FwdGetSToOwner => (MsgKind::FwdGetS, owner),
+                        DirAction::FwdGetMToOwner => (MsgKind::FwdGetM, owner),
+                        DirAction::FwdGetSToWrongOwner => (MsgKind::FwdGetS, self.next_cache(owner)),
+                        _ => (MsgKind::FwdGetM, self.next_cache(owner)),
                     };
                     let mut m = Msg::control(kind, line, me, owner);
                     m.requester = req;
@@ -207,7 +198,6 @@ impl Directory {
                     m.tags = Tags::of(P::RevokeConfirm);
                     out.msgs.push(m);
                 }
-                DirAction::PutAck if mutation == Some(Mutation::DropPutAck) => {}
                 DirAction::PutAck => {
                     let mut m = Msg::control(MsgKind::PutAck, line, me, req);
                     m.requester = req;
@@ -235,6 +225,11 @@ impl Directory {
             self.entries.insert(line, e);
         }
         Ok(Handled::Done)
+    }
+
+    /// The cache after `cache` (mutant actions aim at it).
+    fn next_cache(&self, cache: u16) -> u16 {
+        ((cache as usize + 1) % self.spec.cores) as u16
     }
 
     /// Lines whose entry is in a transient state, for the watchdog's report.

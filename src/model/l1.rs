@@ -113,7 +113,10 @@ pub struct L1Controller {
 
 impl L1Controller {
     pub fn new(spec: L1Spec, seed: u64) -> Self {
-        let array = CacheArray::new(spec.geometry, spec.policy, seed ^ spec.core as u64);
+        let mut array = CacheArray::new(spec.geometry, spec.policy, seed ^ spec.core as u64);
+        if spec.mutation == Some(Mutation::HitTagWritableShared) {
+            array.break_write_tags_of_shared_lines();
+        }
         L1Controller {
             line_shift: spec.geometry.line_shift(),
             word_mask: spec.geometry.words() - 1,
@@ -230,7 +233,12 @@ impl L1Controller {
         let word = self.word_of(addr);
         *self.array.word_mut(idx, word) = value;
         if self.array.frame(idx).state != L1State::M {
+            // The silent upgrade from E (the only other writable state). The
+            // mutant's test costs nothing on the hot path: hits in M skip it.
             self.array.set_state(idx, L1State::M);
+            if self.spec.mutation == Some(Mutation::SilentUpgradeStaysClean) {
+                return;
+            }
         }
         self.array.set_dirty(idx, true);
     }
@@ -321,10 +329,6 @@ impl L1Controller {
         } else {
             L1Event::Replacement
         };
-        if state == L1State::M && self.spec.mutation == Some(Mutation::DropDirtyLine) {
-            self.array.invalidate(idx);
-            return Ok(Handled::Done);
-        }
         let row = self.row(line, state, event)?;
         if row.actions == [L1Action::Stall] {
             return Ok(Handled::Stalled);
@@ -345,7 +349,7 @@ impl L1Controller {
             Loc::Frame(i) => self.array.frame(i).state,
             Loc::Wb(i) => self.wb[i].state,
         };
-        let event = self.classify(msg, state);
+        let event = self.classify(msg, state)?;
         let row = self.row(line, state, event)?;
         if row.actions == [L1Action::Stall] {
             // Reported so statistics can count stalls; nothing changed.
@@ -356,16 +360,15 @@ impl L1Controller {
         Ok(Handled::Done)
     }
 
-    fn classify(&self, msg: &Msg, state: L1State) -> L1Event {
+    fn classify(&self, msg: &Msg, state: L1State) -> Result<L1Event, ProtocolError> {
         let pending = self.mshr.as_ref().filter(|m| m.line == msg.line).map_or(0, |m| m.acks);
-        match msg.kind {
+        Ok(match msg.kind {
             MsgKind::FwdGetS => L1Event::FwdGetS,
             MsgKind::FwdGetM => L1Event::FwdGetM,
             MsgKind::Inv => L1Event::Inv,
             MsgKind::PutAck => L1Event::PutAck,
             MsgKind::Data if msg.exclusive => L1Event::ExclusiveData,
             MsgKind::Data if pending + msg.acks as i32 == 0 => L1Event::Data,
-            MsgKind::Data if self.spec.mutation == Some(Mutation::SkipAckWait) => L1Event::Data,
             MsgKind::Data => L1Event::DataAwaitAcks,
             MsgKind::AckCount if pending + msg.acks as i32 == 0 => L1Event::AckCountLast,
             MsgKind::AckCount => L1Event::AckCount,
@@ -373,15 +376,30 @@ impl L1Controller {
                 let data_here = matches!(state, L1State::IM_A | L1State::SM_A | L1State::OM_A);
                 if data_here && pending - 1 == 0 { L1Event::LastInvAck } else { L1Event::InvAck }
             }
-            // Requests never reach an L1: report the pair as impossible.
+            // Requests never reach an L1: report the pair as impossible, named
+            // with the message.
             MsgKind::GetS | MsgKind::GetM | MsgKind::PutS | MsgKind::PutE | MsgKind::PutM | MsgKind::PutO => {
-                L1Event::Load
+                return Err(ProtocolError {
+                    ctrl: Ctrl::L1(self.spec.core),
+                    line: msg.line,
+                    state: state.name(),
+                    event: msg.kind.name(),
+                    detail: "an L1 never receives this message".to_string(),
+                });
             }
-        }
+        })
     }
 
+    /// The row this L1 runs: a mutation's override, else the protocol's table.
     fn row(&self, line: LineAddr, state: L1State, event: L1Event) -> Result<l1_table::L1Row, ProtocolError> {
-        l1_table::row(self.spec.protocol, state, event).ok_or_else(|| ProtocolError {
+        let protocol = self.spec.protocol;
+        let row = match self.spec.mutation {
+            Some(m) => {
+                l1_table::mutated_row(m, protocol, state, event).or_else(|| l1_table::row(protocol, state, event))
+            }
+            None => l1_table::row(protocol, state, event),
+        };
+        row.ok_or_else(|| ProtocolError {
             ctrl: Ctrl::L1(self.spec.core),
             line,
             state: state.name(),
@@ -464,9 +482,7 @@ impl L1Controller {
                         _ => Tags::of(P::RequestGrant),
                     };
                     // The requester's copy goes first: it is on the critical path.
-                    let copy_to_dir = action == L1Action::DataToRequesterAndDir
-                        && self.spec.mutation != Some(Mutation::NoDataToDirectory);
-                    if copy_to_dir {
+                    if action == L1Action::DataToRequesterAndDir {
                         m.data = Some(data.clone());
                         out.msgs.push(m);
                         let mut d = Msg::control(MsgKind::Data, line, me, home);
@@ -482,9 +498,6 @@ impl L1Controller {
                 }
                 L1Action::InvAckToRequester | L1Action::StaleInvAck => {
                     let inv = need_msg()?;
-                    if self.spec.mutation == Some(Mutation::SkipInvAck) && state == L1State::S {
-                        continue;
-                    }
                     let mut m = Msg::control(MsgKind::InvAck, line, me, inv.requester);
                     m.requester = inv.requester;
                     m.tags = Tags::of(P::RevokeConfirm);
@@ -504,21 +517,20 @@ impl L1Controller {
                     let Some(data) = &m.data else {
                         return Err(err("Data message without data"));
                     };
-                    if self.spec.mutation != Some(Mutation::IgnoreData) {
-                        self.array.data_mut(idx).copy_from_slice(data);
-                    }
+                    self.array.data_mut(idx).copy_from_slice(data);
                 }
                 L1Action::AddAcks => {
                     let m = need_msg()?;
                     let Some(mshr) = self.mshr.as_mut().filter(|x| x.line == line) else {
                         return Err(err("acks without a miss"));
                     };
-                    if self.spec.mutation == Some(Mutation::SkipAckWait) {
-                        // The broken cache forgets the acks it owes the protocol.
-                        mshr.acks = 0;
-                        continue;
-                    }
                     mshr.acks += m.acks as i32;
+                }
+                L1Action::ForgetAcks => {
+                    let Some(mshr) = self.mshr.as_mut().filter(|x| x.line == line) else {
+                        return Err(err("acks without a miss"));
+                    };
+                    mshr.acks = 0;
                 }
                 L1Action::CountInvAck => {
                     let Some(mshr) = self.mshr.as_mut().filter(|x| x.line == line) else {
@@ -532,7 +544,7 @@ impl L1Controller {
                     };
                     let mshr = self.mshr.take().filter(|x| x.line == line);
                     let mshr = mshr.ok_or_else(|| err("completion without a miss"))?;
-                    if mshr.acks != 0 && self.spec.mutation != Some(Mutation::SkipAckWait) {
+                    if mshr.acks != 0 {
                         return Err(err("completion with acks outstanding"));
                     }
                     let (value, _) = self.perform_in_frame(idx, mshr.access, action == L1Action::CompleteOnce, out);
@@ -651,5 +663,48 @@ impl L1Controller {
     pub fn table_says_hit(protocol: Protocol, state: L1State, op: MemOp) -> bool {
         let event = if op.writes() { L1Event::Store } else { L1Event::Load };
         l1_table::row(protocol, state, event).is_some_and(|r| r.actions == [L1Action::Hit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l1(protocol: Protocol) -> L1Controller {
+        let spec = L1Spec {
+            core: 0,
+            protocol,
+            geometry: CacheGeometry { size: 4 * 64, ways: 2, line: 64 },
+            policy: ReplacementPolicy::Lru,
+            silent_evict: false,
+            wb_entries: 2,
+            mutation: None,
+            first_dir: 2,
+            dir_slices: 1,
+        };
+        L1Controller::new(spec, 1)
+    }
+
+    /// A request (which only directories receive) reaching an L1 is reported as
+    /// an impossible pair named with the message, in whatever state the line is.
+    #[test]
+    fn a_request_at_an_l1_is_named_in_the_error() {
+        for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
+            let mut c = l1(protocol);
+            let mut out = Outbox::default();
+            // Line 1 is absent (I); line 3 waits for its data (IS_D).
+            assert_eq!(c.access(Access { addr: 3 * 64, op: MemOp::Load }, &mut out), Ok(AccessOutcome::Miss));
+            for kind in [MsgKind::GetS, MsgKind::GetM, MsgKind::PutS, MsgKind::PutE, MsgKind::PutM, MsgKind::PutO] {
+                for (line, state) in [(1, "I"), (3, "IS_D")] {
+                    out.clear();
+                    let msg = Msg::control(kind, line, 1, 0);
+                    let e = c.handle(&msg, &mut out).expect_err("a request at an L1 is impossible");
+                    assert_eq!((e.ctrl, e.line, e.state, e.event), (Ctrl::L1(0), line, state, kind.name()), "{e}");
+                    assert!(e.to_string().contains(&format!("on event {}", kind.name())), "{e}");
+                    assert!(out.msgs.is_empty() && out.notes.is_empty(), "nothing happened");
+                }
+            }
+            assert_eq!(c.state_of(3), L1State::IS_D);
+        }
     }
 }

@@ -21,6 +21,12 @@ use crate::protocol::l1_table::{L1Event, L1State};
 
 /// A deliberate bug, for showing that the checkers catch broken protocols
 /// (mutation testing). `None` in every real configuration.
+///
+/// A bug in what a controller does for a (state, event) pair is a *row
+/// override*: `l1_table::mutated_row` and `dir_table::mutated_row` give the row
+/// the broken controller runs instead of the table's, so the controllers hold
+/// no mutation tests of their own. The last two bugs live on the L1-hit fast
+/// path, which runs no table row (see `L1Controller::hit_frame`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mutation {
     /// L1: a sharer invalidated in S drops the line without sending its Inv-Ack.
@@ -51,10 +57,16 @@ pub enum Mutation {
     /// of the requester. It treats cache ids differently, which symmetry
     /// reduction assumes no controller does: the checker must notice.
     RemoveWrongSharer,
+    /// L1 fast path: the hit tags report a line in S or O writable, so a store
+    /// hits it (and makes it M) without asking the directory for M.
+    HitTagWritableShared,
+    /// L1 fast path: a store hit that upgrades E to M silently leaves the line
+    /// clean, so its data is never written back.
+    SilentUpgradeStaysClean,
 }
 
 impl Mutation {
-    pub const ALL: [Mutation; 13] = [
+    pub const ALL: [Mutation; 15] = [
         Mutation::SkipInvAck,
         Mutation::ForwardToWrongOwner,
         Mutation::WrongAckCount,
@@ -68,6 +80,8 @@ impl Mutation {
         Mutation::ExclusiveToSharer,
         Mutation::DropDirtyLine,
         Mutation::RemoveWrongSharer,
+        Mutation::HitTagWritableShared,
+        Mutation::SilentUpgradeStaysClean,
     ];
 }
 

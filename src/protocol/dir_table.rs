@@ -12,6 +12,7 @@
 //! forwarded request or an invalidation, answered with a Put-Ack only).
 
 use super::{Protocol, Row, go, stay};
+use crate::model::Mutation;
 
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -139,6 +140,16 @@ pub enum DirAction {
     PutAck,
     /// Write the message's data to memory when it is dirty.
     WriteMemory,
+    /// Mutant (`Mutation::WrongAckCount`): `DataFromMemory` with an ack count one
+    /// too small. No table row uses the mutant actions.
+    DataFromMemoryAckShort,
+    /// Mutant (`Mutation::ForwardToWrongOwner`): Fwd-GetS to cache `owner + 1`.
+    FwdGetSToWrongOwner,
+    /// Mutant (`Mutation::ForwardToWrongOwner`): Fwd-GetM to cache `owner + 1`.
+    FwdGetMToWrongOwner,
+    /// Mutant (`Mutation::RemoveWrongSharer`): remove cache `requester + 1` from
+    /// the sharers instead of the requester.
+    RemoveNextSharer,
 }
 
 impl DirAction {
@@ -160,6 +171,10 @@ impl DirAction {
             AckCountToOwner => "AckCount to owner",
             PutAck => "Put-Ack",
             WriteMemory => "write data to memory if dirty",
+            DataFromMemoryAckShort => "data from memory, one ack short (mutant)",
+            FwdGetSToWrongOwner => "Fwd-GetS to owner + 1 (mutant)",
+            FwdGetMToWrongOwner => "Fwd-GetM (acks) to owner + 1 (mutant)",
+            RemoveNextSharer => "remove requester + 1 from sharers (mutant)",
         }
     }
 }
@@ -176,6 +191,60 @@ pub fn row(protocol: Protocol, state: DirState, event: DirEvent) -> Option<DirRo
         Protocol::Mesi => mesi(state, event),
         Protocol::Moesi => moesi(state, event),
     }
+}
+
+/// The row a deliberately broken directory runs instead of the table's
+/// (mutation testing), consulted before [`row`]: `None` when `mutation` leaves
+/// the pair as the table has it. A mutation changes what a row does; it never
+/// makes a pair the table calls impossible possible.
+pub fn mutated_row(mutation: Mutation, protocol: Protocol, state: DirState, event: DirEvent) -> Option<DirRow> {
+    use Mutation as Mu;
+    let normal = row(protocol, state, event)?;
+    let actions: &'static [DirAction] = match (mutation, state, event) {
+        // Forwards go to cache `owner + 1`.
+        (Mu::ForwardToWrongOwner, _, _) => match normal.actions {
+            [FwdGetSToOwner, OwnerToSharers, AddSharer, ClearOwner] => {
+                &[FwdGetSToWrongOwner, OwnerToSharers, AddSharer, ClearOwner]
+            }
+            [FwdGetSToOwner, AddSharer] => &[FwdGetSToWrongOwner, AddSharer],
+            [FwdGetMToOwner, SetOwner] => &[FwdGetMToWrongOwner, SetOwner],
+            [FwdGetMToOwner, InvSharers, ClearSharers, SetOwner] => {
+                &[FwdGetMToWrongOwner, InvSharers, ClearSharers, SetOwner]
+            }
+            _ => return None,
+        },
+        // The ack count in Data to a writer is one too small.
+        (Mu::WrongAckCount, _, Ev::GetM) => match normal.actions {
+            [DataFromMemory, SetOwner] => &[DataFromMemoryAckShort, SetOwner],
+            [DataFromMemory, InvSharers, ClearSharers, SetOwner] => {
+                &[DataFromMemoryAckShort, InvSharers, ClearSharers, SetOwner]
+            }
+            _ => return None,
+        },
+        // No Put-Ack, ever.
+        (Mu::DropPutAck, _, _) => match normal.actions {
+            [rest @ .., PutAck] => rest,
+            _ => return None,
+        },
+        // A GetS in S does not record the new sharer.
+        (Mu::ForgetSharer, S, _) => match normal.actions {
+            [rest @ .., AddSharer] => rest,
+            _ => return None,
+        },
+        // A GetS to an owned line is answered from (stale) memory.
+        (Mu::StaleMemoryData, E | M, Ev::GetS) => return Some(stay(&[DataFromMemory, AddSharer])),
+        // A GetM in S invalidates nobody and asks for no acks.
+        (Mu::NoInvalidation, S, Ev::GetM) => &[ClearSharers, DataFromMemory, SetOwner],
+        // A GetS in S is granted exclusive data.
+        (Mu::ExclusiveToSharer, S, Ev::GetS) => return Some(go(&[ExclusiveDataFromMemory, SetOwner], E)),
+        // A Put removes cache `requester + 1` from the sharers.
+        (Mu::RemoveWrongSharer, _, _) => match normal.actions {
+            [RemoveSharer, PutAck] => &[RemoveNextSharer, PutAck],
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(Row { actions, next: normal.next })
 }
 
 /// MESI directory.
@@ -235,4 +304,69 @@ pub fn moesi(state: DirState, event: DirEvent) -> Option<DirRow> {
         (S_D, _) => return None,
         _ => return mesi(state, event),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `actions` with every `from` replaced by `to` (or dropped when `to` is None).
+    fn substituted(actions: &[DirAction], from: DirAction, to: Option<DirAction>) -> Vec<DirAction> {
+        actions.iter().filter_map(|&a| if a == from { to } else { Some(a) }).collect()
+    }
+
+    /// Every mutation's overrides, pair by pair, against what the mutation says
+    /// it does to the table: an override exists exactly where the bug changes a
+    /// row (so a new row the bug should reach cannot be missed), and a mutant
+    /// action appears in no table row.
+    #[test]
+    fn mutated_rows_change_exactly_what_the_mutation_says() {
+        let mutant = [DataFromMemoryAckShort, FwdGetSToWrongOwner, FwdGetMToWrongOwner, RemoveNextSharer];
+        for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
+            for state in DirState::ALL {
+                for event in DirEvent::ALL {
+                    let normal = row(protocol, state, event);
+                    if let Some(r) = normal {
+                        assert!(!mutant.iter().any(|a| r.actions.contains(a)), "{protocol} {state:?} {event:?}");
+                    }
+                    for m in Mutation::ALL {
+                        let got = mutated_row(m, protocol, state, event).map(|r| (r.actions.to_vec(), r.next));
+                        let Some(n) = normal else {
+                            assert_eq!(got, None, "{m:?} adds a row: {protocol} {state:?} {event:?}");
+                            continue;
+                        };
+                        let has = |a: DirAction| n.actions.contains(&a);
+                        let sub = |from, to| Some((substituted(n.actions, from, to), n.next));
+                        let expected = match m {
+                            Mutation::ForwardToWrongOwner if has(FwdGetSToOwner) => {
+                                sub(FwdGetSToOwner, Some(FwdGetSToWrongOwner))
+                            }
+                            Mutation::ForwardToWrongOwner if has(FwdGetMToOwner) => {
+                                sub(FwdGetMToOwner, Some(FwdGetMToWrongOwner))
+                            }
+                            Mutation::WrongAckCount if event == Ev::GetM && has(DataFromMemory) => {
+                                sub(DataFromMemory, Some(DataFromMemoryAckShort))
+                            }
+                            Mutation::DropPutAck if has(PutAck) => sub(PutAck, None),
+                            Mutation::ForgetSharer if state == S && has(AddSharer) => sub(AddSharer, None),
+                            Mutation::RemoveWrongSharer if has(RemoveSharer) => {
+                                sub(RemoveSharer, Some(RemoveNextSharer))
+                            }
+                            Mutation::StaleMemoryData if matches!(state, E | M) && event == Ev::GetS => {
+                                Some((vec![DataFromMemory, AddSharer], None))
+                            }
+                            Mutation::NoInvalidation if state == S && event == Ev::GetM => {
+                                Some((vec![ClearSharers, DataFromMemory, SetOwner], Some(M)))
+                            }
+                            Mutation::ExclusiveToSharer if state == S && event == Ev::GetS => {
+                                Some((vec![ExclusiveDataFromMemory, SetOwner], Some(E)))
+                            }
+                            _ => None,
+                        };
+                        assert_eq!(got, expected, "{m:?}: {protocol} {state:?} {event:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -19,6 +19,7 @@
 //! not in the cache array, so the frame can take the line that caused the eviction.
 
 use super::{Protocol, Row, go, stay};
+use crate::model::Mutation;
 
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -223,6 +224,9 @@ pub enum L1Action {
     Complete,
     /// Perform the pending load with the data just received, for this load only.
     CompleteOnce,
+    /// Mutant (`Mutation::SkipAckWait`): forget the Inv-Acks still awaited, so
+    /// the miss may complete without them. No table row uses it.
+    ForgetAcks,
 }
 
 impl L1Action {
@@ -247,6 +251,7 @@ impl L1Action {
             CountInvAck => "acks-1",
             Complete => "perform access",
             CompleteOnce => "perform load once",
+            ForgetAcks => "forget acks awaited (mutant)",
         }
     }
 }
@@ -267,6 +272,39 @@ pub fn row(protocol: Protocol, state: L1State, event: L1Event) -> Option<L1Row> 
         Protocol::Msi | Protocol::Mesi => mesi(state, event),
         Protocol::Moesi => moesi(state, event),
     }
+}
+
+/// The row a deliberately broken L1 runs instead of the table's (mutation
+/// testing), consulted before [`row`]: `None` when `mutation` leaves the pair as
+/// the table has it. A mutation changes what a row does; it never makes a pair
+/// the table calls impossible possible. Mutations of the hit fast path, which
+/// runs no row, have none.
+pub fn mutated_row(mutation: Mutation, protocol: Protocol, state: L1State, event: L1Event) -> Option<L1Row> {
+    let normal = row(protocol, state, event)?;
+    let actions: &'static [L1Action] = match (mutation, state, event) {
+        // An invalidated sharer drops the line without its Inv-Ack.
+        (Mutation::SkipInvAck, S, Ev::Inv) => &[],
+        // An owner answering a read sends no copy to the directory (MSI, MESI).
+        (Mutation::NoDataToDirectory, _, _) => match normal.actions {
+            [DataToRequesterAndDir] => &[DataToRequester],
+            _ => return None,
+        },
+        // The data of a miss is not copied into the line.
+        (Mutation::IgnoreData, _, _) => match normal.actions {
+            [StoreData, rest @ ..] => rest,
+            _ => return None,
+        },
+        // A store miss completes with its data, acks or no acks; an upgrade
+        // from O forgets the acks its AckCount announced.
+        (Mutation::SkipAckWait, IM_AD | SM_AD, Ev::DataAwaitAcks) => {
+            return Some(go(&[StoreData, ForgetAcks, Complete], M));
+        }
+        (Mutation::SkipAckWait, OM_AC, Ev::AckCount) => &[ForgetAcks],
+        // A dirty line is dropped on replacement without a PutM.
+        (Mutation::DropDirtyLine, M, Ev::Replacement) => return Some(go(&[], I)),
+        _ => return None,
+    };
+    Some(Row { actions, next: normal.next })
 }
 
 /// What a transition means to the miss classifier's record of coherence losses.
@@ -427,6 +465,61 @@ pub fn moesi(state: L1State, event: L1Event) -> Option<L1Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `actions` with every `from` replaced by `to` (or dropped when `to` is None).
+    fn substituted(actions: &[L1Action], from: L1Action, to: Option<L1Action>) -> Vec<L1Action> {
+        actions.iter().filter_map(|&a| if a == from { to } else { Some(a) }).collect()
+    }
+
+    /// Every mutation's overrides, pair by pair, against what the mutation says
+    /// it does to the table: an override exists exactly where the bug changes a
+    /// row (so a new row the bug should reach cannot be missed), and a mutant
+    /// action appears in no table row.
+    #[test]
+    fn mutated_rows_change_exactly_what_the_mutation_says() {
+        for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
+            for state in L1State::ALL {
+                for event in L1Event::ALL {
+                    let normal = row(protocol, state, event);
+                    if let Some(r) = normal {
+                        assert!(!r.actions.contains(&ForgetAcks), "{protocol} {state:?} {event:?}");
+                    }
+                    for m in Mutation::ALL {
+                        let got = mutated_row(m, protocol, state, event).map(|r| (r.actions.to_vec(), r.next));
+                        let Some(n) = normal else {
+                            assert_eq!(got, None, "{m:?} adds a row: {protocol} {state:?} {event:?}");
+                            continue;
+                        };
+                        let has = |a: L1Action| n.actions.contains(&a);
+                        let expected = match m {
+                            Mutation::SkipInvAck if state == S && event == Ev::Inv => {
+                                Some((substituted(n.actions, InvAckToRequester, None), n.next))
+                            }
+                            Mutation::NoDataToDirectory if has(DataToRequesterAndDir) => {
+                                Some((substituted(n.actions, DataToRequesterAndDir, Some(DataToRequester)), n.next))
+                            }
+                            Mutation::IgnoreData if has(StoreData) => {
+                                Some((substituted(n.actions, StoreData, None), n.next))
+                            }
+                            // Data with acks due completes as if none were; an
+                            // AckCount with acks due forgets them.
+                            Mutation::SkipAckWait if event == Ev::DataAwaitAcks => {
+                                Some((vec![StoreData, ForgetAcks, Complete], Some(M)))
+                            }
+                            Mutation::SkipAckWait if event == Ev::AckCount => {
+                                Some((substituted(n.actions, AddAcks, Some(ForgetAcks)), n.next))
+                            }
+                            Mutation::DropDirtyLine if state == M && event == Ev::Replacement => {
+                                Some((vec![], Some(I)))
+                            }
+                            _ => None,
+                        };
+                        assert_eq!(got, expected, "{m:?}: {protocol} {state:?} {event:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// Every row of every protocol in which another core's write (Inv or
     /// Fwd-GetM) changes the state, with what the miss classifier makes of it.

@@ -16,8 +16,13 @@
 //! From each state the checker takes, one at a time:
 //!
 //! * **core accesses**: an idle core (no outstanding miss) issues `Load`, `Store(v)`,
-//!   `Swap(v)` or `CompareExchange { expected, new }` on any line, through
-//!   `L1Controller::access`. `FetchAdd` is left out: it leaves the value domain.
+//!   `Swap(v)` or `CompareExchange { expected, new }` on any line, the way the
+//!   engine performs it: an access that hits takes the L1-hit fast path
+//!   (`hit_frame`, then `hit_plain` for a store, `hit_at` for a load or an
+//!   atomic), which runs no table row, so a bug there (a wrong hit tag, a
+//!   silent upgrade that forgets the dirty bit) is found here too; any other
+//!   access goes through `L1Controller::access`. `FetchAdd` is left out: it
+//!   leaves the value domain.
 //!   Accesses that compute the same function of the old word (`Store(v)` and
 //!   `Swap(v)`; with two values, `CompareExchange { 0, 1 }` and `Store(1)`) are the
 //!   same transition and are taken once: an access returns the old word whatever it

@@ -271,7 +271,16 @@ impl World {
             Action::Access { core, line, op } => {
                 let c = core as usize;
                 let access = Access { addr: line as u64 * LINE_BYTES, op };
-                match self.l1s[c].access(access, out).map_err(Fault::protocol)? {
+                // A hit takes the engine's fast path; anything else the table's.
+                let outcome = match fast_hit(&mut self.l1s[c], access) {
+                    Some((loaded, stored)) => {
+                        let addr = access.addr;
+                        out.notes.push(Note::Performed { core, addr, op, loaded, stored, windowed: false });
+                        AccessOutcome::Hit(loaded)
+                    }
+                    None => self.l1s[c].access(access, out).map_err(Fault::protocol)?,
+                };
+                match outcome {
                     AccessOutcome::Blocked => return Ok(Outcome::Disabled),
                     AccessOutcome::Hit(_) => {
                         self.observe(out)?;
@@ -458,6 +467,24 @@ impl World {
         }
         s
     }
+}
+
+/// A hit as the engine's fast path takes it (`Simulator::run_hits`): the frame
+/// from `hit_frame`, then `hit_plain` for a plain store (what a simulation that
+/// wants no values runs) or `hit_at` for a load or an atomic (what it runs
+/// otherwise). `None` when the access does not hit: it goes to `access`, as in
+/// the engine. The fast path runs no table row and sends no note, so the value
+/// the access returned is reported by the caller.
+fn fast_hit(l1: &mut L1Controller, access: Access) -> Option<(u64, Option<u64>)> {
+    let idx = l1.hit_frame(access.addr, access.op.writes())?;
+    Some(match access.op {
+        MemOp::Store(v) => {
+            let old = l1.array.data(idx)[0];
+            l1.hit_plain(idx, access.addr, Some(v));
+            (old, Some(v))
+        }
+        _ => l1.hit_at(idx, access),
+    })
 }
 
 /// Replace the words of frames waiting for their data with `POISON`.
