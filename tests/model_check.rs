@@ -211,6 +211,14 @@ const FINDINGS: &[Finding] = &[
     // takes the PutS (dropping L1[1]) and then the GetM, which invalidates L1[0]
     // alone; L1[0] takes the Put-Ack, then the Inv, for which I has no row.
     finding(RemoveWrongSharer, Mesi, 3, 2, ViolationKind::Protocol, 13),
+    // On the L1-hit fast path, which the checker runs too (`fast_path_checked`).
+    // By hand: L1[0] loads (its GetS, the directory, the Data: 3 steps), L1[1]
+    // loads (3 more), L1[0]'s store then hits its S line as if writable: 7.
+    finding(HitTagWritableShared, Msi, 2, 1, Swmr, 7),
+    // By hand: a load (3 steps) leaves E; a store upgrades it to M on the fast
+    // path but clean (1); its eviction is a PutE the directory acks without
+    // writing memory (3); the next load reads the old word from memory (3): 10.
+    finding(SilentUpgradeStaysClean, Mesi, 1, 2, DataValue, 10),
 ];
 
 /// How `row` differs from what the checker reports, if it does.

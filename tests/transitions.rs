@@ -255,7 +255,7 @@ fn outcome(t: &[&str], got: AccessOutcome) -> Res<()> {
 /// Run one command; `bench` is `None` until the first `protocol` line.
 fn command(bench: &mut Option<Bench>, t: &[&str]) -> Res<()> {
     if t[0] == "protocol" {
-        let p = t.get(1).and_then(|s| Protocol::parse(s)).ok_or("protocol: expected msi, mesi or moesi")?;
+        let p = t.get(1).and_then(|s| s.parse::<Protocol>().ok()).ok_or("protocol: expected msi, mesi or moesi")?;
         if t.get(2) != Some(&"cores") {
             return Err("protocol: expected `protocol <name> cores <n>`".to_string());
         }
