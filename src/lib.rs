@@ -11,13 +11,14 @@
 //!
 //! ```
 //! use cohsim::config::SystemConfig;
-//! use cohsim::engine::{RunOptions, Simulator, Step, Frontend};
+//! use cohsim::engine::{Frontend, FrontendError, RunOptions, Simulator, Step};
+//! use cohsim::model::network::Cycle;
 //! use cohsim::model::{Access, MemOp};
 //!
 //! // Core 0 stores 42, core 1 then loads it.
 //! struct Two(Vec<Vec<Step>>);
 //! impl Frontend for Two {
-//!     fn next(&mut self, core: usize) -> Result<Step, String> {
+//!     fn next(&mut self, core: usize, _now: Cycle) -> Result<Step, FrontendError> {
 //!         Ok(if self.0[core].is_empty() { Step::Done } else { self.0[core].remove(0) })
 //!     }
 //! }

@@ -283,3 +283,16 @@ fn fully_associative_caches_are_accepted_and_spelled_full() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot hold 256 ways"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_run_past_max_cycles_stops_with_exit_1_and_says_where_each_core_is() {
+    let o = cohsim(&["run", "--max-cycles", "500", "traces/migratory.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("cycle limit (500)"), "{e}");
+    for c in 0..4 {
+        assert!(e.contains(&format!("core {c}: ")), "{e}");
+    }
+    // With room enough the same run completes.
+    assert!(cohsim(&["run", "--max-cycles", "100000000", "traces/migratory.csv"]).status.success());
+}

@@ -30,8 +30,9 @@
 //! ```
 
 use cohsim::config::{ByteSize, SystemConfig};
-use cohsim::engine::{Ahead, Frontend, Plain, RunOptions, Simulator, Step};
+use cohsim::engine::{Ahead, Frontend, FrontendError, Plain, RunOptions, Simulator, Step};
 use cohsim::model::cache::ReplacementPolicy;
+use cohsim::model::network::Cycle;
 use cohsim::model::network::Topology;
 use cohsim::protocol::Protocol;
 use cohsim::reuse::ReuseTracker;
@@ -144,8 +145,8 @@ struct Windowed {
 }
 
 impl Frontend for Windowed {
-    fn next(&mut self, core: usize) -> Result<Step, String> {
-        self.inner.next(core)
+    fn next(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError> {
+        self.inner.next(core, now)
     }
 
     fn completed(&mut self, core: usize, value: u64) {

@@ -71,6 +71,11 @@ pub struct OutputArgs {
     /// a core run ahead on hits: slower, and the results are identical by design.
     #[arg(long)]
     pub exact: bool,
+    /// Stop the run once simulated time would pass this cycle (exit 1, with
+    /// where each core is): for runs that may never end, such as a core spinning
+    /// on a line nobody writes.
+    #[arg(long, value_name = "CYCLES")]
+    pub max_cycles: Option<u64>,
 }
 
 /// Defaults, then the TOML file, then the command line.

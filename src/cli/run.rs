@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::common::{MachineArgs, OutputArgs, TraceArgs, emit, machine_config, open_trace, parse_protocol, progress};
 use crate::config::SystemConfig;
-use crate::engine::{RunOptions, SimError, Simulator};
+use crate::engine::{FrontendError, RunOptions, SimError, Simulator};
 use crate::protocol::Protocol;
 use crate::stats::classify::MissClassifier;
 use crate::stats::report::{self, HostInfo};
@@ -62,7 +62,7 @@ pub fn replay(
     // The observers by type, so the hot path inlines what they are told.
     let checker = o.check.then(|| Checker::new(cfg.cores));
     let classifier = (!o.no_classify).then(|| MissClassifier::for_machine(&cfg));
-    let opts = RunOptions { exact: o.exact, ..Default::default() };
+    let opts = RunOptions { exact: o.exact, max_cycles: o.max_cycles, ..Default::default() };
     let mut sim = Simulator::with_observer(cfg, opts, (checker, classifier));
     // The decoder threads work out what miss classification needs of each core's
     // own accesses, off the simulation thread.
@@ -84,7 +84,7 @@ pub fn replay(
     match result {
         Ok(()) => {}
         // A trace that cannot be read is bad input (exit 2), not a failed check.
-        Err(SimError::Frontend(e)) => anyhow::bail!("{e}"),
+        Err(SimError::Frontend(e @ FrontendError::Input(_))) => anyhow::bail!("{e}"),
         Err(e) => return Ok(Replay::Failed(e.to_string())),
     }
     let host = HostInfo { seconds, records: fe.records() };

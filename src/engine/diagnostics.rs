@@ -35,6 +35,29 @@ impl<O: Observer> Simulator<O> {
         Ok(())
     }
 
+    /// Where every core is: its state, clock, steps taken, and the access it has
+    /// in hand or outstanding with its line's state.
+    pub fn cores_report(&self) -> String {
+        let mut s = String::new();
+        for (c, core) in self.cores.iter().enumerate() {
+            let status = match core.status {
+                CoreStatus::Ready => "ready".to_string(),
+                CoreStatus::Waiting(since) => format!("waiting since cycle {since}"),
+                CoreStatus::Blocked(since) => format!("blocked since cycle {since}"),
+                CoreStatus::Done => "done".to_string(),
+            };
+            s += &format!("  core {c}: {status}, clock {}, {} steps taken", core.time, core.taken);
+            let l1 = &self.l1s[c];
+            let access = self.l1s[c].mshr.as_ref().map(|m| m.access).or(core.deferred.map(|(a, _)| a));
+            if let Some(a) = access {
+                let line = l1.line_of(a.addr);
+                s += &format!("; {:?} at {:#x}, line in {}", a.op, a.addr, l1.state_of(line).name());
+            }
+            s += "\n";
+        }
+        s
+    }
+
     /// Every stuck transaction: cores waiting, transient lines, stalled inputs.
     pub fn stuck_report(&self) -> String {
         let mut s = String::new();
@@ -110,7 +133,7 @@ impl<O: Observer> Simulator<O> {
     /// check that checks nothing must not pass.
     pub fn check_all(&mut self) -> Result<(), SimError> {
         if !self.line_checks {
-            return Err(SimError::Frontend("check_all: no observer that checks lines is attached".into()));
+            return Err(SimError::NothingChecks);
         }
         let mut lines: Vec<LineAddr> = self
             .l1s

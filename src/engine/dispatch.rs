@@ -5,7 +5,7 @@
 use super::*;
 
 impl<O: Observer> Simulator<O> {
-    pub(super) fn deliver<F: Frontend + ?Sized>(&mut self, msg: Msg, fe: &mut F) -> Result<(), SimError> {
+    pub(super) fn deliver(&mut self, msg: Msg) -> Result<(), SimError> {
         let key = (msg.dst, msg.line);
         if msg.vnet() != Vnet::Response
             && !self.stalled.is_empty()
@@ -15,7 +15,7 @@ impl<O: Observer> Simulator<O> {
             self.count_stalled(key.0, 1);
             return Ok(());
         }
-        if self.handle(&msg, fe)? == Handled::Stalled {
+        if self.handle(&msg)? == Handled::Stalled {
             self.stalled.entry(key).or_default().push_back(msg);
             self.count_stalled(key.0, 1);
             return Ok(());
@@ -23,7 +23,7 @@ impl<O: Observer> Simulator<O> {
         if self.stalled.is_empty() {
             return Ok(());
         }
-        self.retry_stalled(key, fe)
+        self.retry_stalled(key)
     }
 
     /// An input was stalled at (`+1`) or taken back from (`-1`) `node`.
@@ -46,11 +46,7 @@ impl<O: Observer> Simulator<O> {
     }
 
     /// Offer a node's stalled inputs for a line again, oldest first.
-    pub(super) fn retry_stalled<F: Frontend + ?Sized>(
-        &mut self,
-        key: (NodeId, LineAddr),
-        fe: &mut F,
-    ) -> Result<(), SimError> {
+    pub(super) fn retry_stalled(&mut self, key: (NodeId, LineAddr)) -> Result<(), SimError> {
         loop {
             let Some(q) = self.stalled.get_mut(&key) else {
                 return Ok(());
@@ -60,7 +56,7 @@ impl<O: Observer> Simulator<O> {
                 return Ok(());
             };
             self.count_stalled(key.0, -1);
-            if self.handle(&m, fe)? == Handled::Stalled {
+            if self.handle(&m)? == Handled::Stalled {
                 self.stalled.get_mut(&key).expect("still there").push_front(m);
                 self.count_stalled(key.0, 1);
                 return Ok(());
@@ -68,7 +64,7 @@ impl<O: Observer> Simulator<O> {
         }
     }
 
-    pub(super) fn handle<F: Frontend + ?Sized>(&mut self, msg: &Msg, fe: &mut F) -> Result<Handled, SimError> {
+    pub(super) fn handle(&mut self, msg: &Msg) -> Result<Handled, SimError> {
         let n = self.cfg.cores;
         let dst = msg.dst as usize;
         self.outbox.clear();
@@ -79,7 +75,7 @@ impl<O: Observer> Simulator<O> {
                 return Ok(r);
             }
             self.stale(dst);
-            self.process_outbox(self.now + self.cfg.l1.hit_latency, msg.dst, fe)?;
+            self.process_outbox(self.now + self.cfg.l1.hit_latency, msg.dst)?;
             if let CoreStatus::Blocked(since) = self.cores[dst].status {
                 let core = &mut self.cores[dst];
                 core.status = CoreStatus::Ready;
@@ -97,7 +93,7 @@ impl<O: Observer> Simulator<O> {
             }
             let start = self.now.max(self.dir_free[slice]);
             self.dir_free[slice] = start + 1;
-            self.process_outbox(start + self.cfg.directory.latency, msg.dst, fe)?;
+            self.process_outbox(start + self.cfg.directory.latency, msg.dst)?;
         }
         if self.line_checks {
             self.check_line(msg.line)?;
@@ -116,12 +112,7 @@ impl<O: Observer> Simulator<O> {
 
     /// Send what a controller produced and tell the observers what it did. `at` is
     /// when the controller's outputs leave it.
-    pub(super) fn process_outbox<F: Frontend + ?Sized>(
-        &mut self,
-        at: Cycle,
-        node: NodeId,
-        fe: &mut F,
-    ) -> Result<(), SimError> {
+    pub(super) fn process_outbox(&mut self, at: Cycle, node: NodeId) -> Result<(), SimError> {
         let n = self.cfg.cores;
         let notes = std::mem::take(&mut self.outbox.notes);
         let mut touched_line = None;
@@ -156,7 +147,7 @@ impl<O: Observer> Simulator<O> {
                     }
                     self.cores[c].time = self.now;
                     self.cores[c].status = CoreStatus::Ready;
-                    fe.completed(c, value);
+                    self.completions.push((c, value));
                     self.anchor_scan(c, self.now);
                     self.schedule_core(c, self.now);
                 }
@@ -192,7 +183,7 @@ impl<O: Observer> Simulator<O> {
         {
             let key = (node, line);
             if self.stalled.get(&key).is_some_and(|q| !q.is_empty()) {
-                self.retry_stalled(key, fe)?;
+                self.retry_stalled(key)?;
             }
         }
         Ok(())

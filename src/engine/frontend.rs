@@ -51,9 +51,26 @@ pub struct Plain {
     pub reuse: Reuse,
 }
 
+/// Why a front end cannot say what a core does next.
+#[derive(Debug, thiserror::Error)]
+pub enum FrontendError {
+    /// Its input is bad (a trace that cannot be read): the user's to fix.
+    #[error(transparent)]
+    Input(Box<dyn std::error::Error + Send + Sync>),
+    /// What runs on the core failed (a program that panicked, ...): a failed run.
+    #[error("core {core} at cycle {cycle}: {what}")]
+    Failed { core: usize, cycle: Cycle, what: String },
+}
+
 /// The source of each core's operations: a trace, a program, a random tester.
+///
+/// Completions reach it between events, never from inside a controller: after
+/// the engine delivers a message (or issues a miss) it tells the front end of
+/// every access that completed, in order, before any core moves again.
 pub trait Frontend {
-    fn next(&mut self, core: usize) -> Result<Step, String>;
+    /// What `core` does next; `now` is the core's clock (the cycle the step
+    /// starts at, before its compute gap).
+    fn next(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError>;
     /// The value the core's last access returned (loads, atomics).
     fn completed(&mut self, _core: usize, _value: u64) {}
     /// Whether `completed` matters (programs read values; traces do not).

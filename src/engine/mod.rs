@@ -34,8 +34,10 @@ mod frontend;
 pub mod observe;
 pub mod queue;
 mod run;
+#[cfg(test)]
+mod tests;
 
-pub use frontend::{Ahead, Frontend, Plain, Step};
+pub use frontend::{Ahead, Frontend, FrontendError, Plain, Step};
 pub use run::MAX_TIME;
 
 use std::collections::VecDeque;
@@ -66,7 +68,16 @@ pub enum SimError {
     #[error("cycle {cycle}: {what}\n{report}")]
     Watchdog { cycle: Cycle, what: String, report: String },
     #[error("{0}")]
-    Frontend(String),
+    Frontend(#[from] FrontendError),
+    /// A core's compute cycles would take simulated time past [`MAX_TIME`].
+    #[error("core {core} at cycle {cycle}: {gap} compute cycles would take simulated time past 2^53 cycles")]
+    TimeOverflow { core: usize, cycle: Cycle, gap: Cycle },
+    /// The run reached `RunOptions::max_cycles` before every core finished.
+    #[error("stopped at the cycle limit ({limit}): the cores are still running\n{report}")]
+    CycleLimit { limit: Cycle, report: String },
+    /// `check_all` with no observer that checks lines.
+    #[error("check_all: no observer that checks lines is attached")]
+    NothingChecks,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +121,9 @@ pub struct RunOptions {
     pub mutation: Option<crate::model::Mutation>,
     /// No running ahead on hits (slower; results are identical by design).
     pub exact: bool,
+    /// Stop the run with `SimError::CycleLimit` once simulated time would pass
+    /// this cycle (a core spinning on hits can only be stopped so).
+    pub max_cycles: Option<Cycle>,
     /// Work out how far each core may run ahead on every run, even for cores
     /// it has not been helping (tests: the same results, more running ahead).
     pub always_ahead: bool,
@@ -139,6 +153,10 @@ pub struct Simulator<O: Observer = Observers> {
     every_access: bool,
     /// Some observer checks lines after inputs.
     line_checks: bool,
+    /// Accesses completed by the last event, for the front end (core, value).
+    completions: Vec<(usize, u64)>,
+    /// `RunOptions::max_cycles`, or `Cycle::MAX`.
+    max_cycles: Cycle,
     stalled: FxHashMap<(NodeId, LineAddr), VecDeque<Msg>>,
     /// Per core: inputs its L1 has stalled (any of them may be retried, and
     /// answered, at any delivery to it).
@@ -262,6 +280,8 @@ impl<O: Observer> Simulator<O> {
             watched: observer.watches(),
             every_access: observer.sees_every_access(),
             line_checks: observer.checks_lines(),
+            completions: Vec::new(),
+            max_cycles: opts.max_cycles.unwrap_or(Cycle::MAX),
             observer,
             stalled: FxHashMap::default(),
             stalled_at_l1: vec![0; n],

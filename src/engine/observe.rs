@@ -100,6 +100,7 @@ pub trait Observer {
     }
 
     /// After a controller took an input for `line`: the state may be checked.
+    /// Asked only of observers whose [`Observer::checks_lines`] is true.
     fn after_input(&mut self, _line: LineAddr, _view: View) -> Result<(), Finding> {
         Ok(())
     }
@@ -205,8 +206,13 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
         self.0.checks_lines() || self.1.checks_lines()
     }
     fn after_input(&mut self, line: LineAddr, view: View) -> Result<(), Finding> {
-        self.0.after_input(line, view)?;
-        self.1.after_input(line, view)
+        if self.0.checks_lines() {
+            self.0.after_input(line, view)?;
+        }
+        if self.1.checks_lines() {
+            self.1.after_input(line, view)?;
+        }
+        Ok(())
     }
     fn history(&self, line: LineAddr) -> Vec<String> {
         let mut h = self.0.history(line);

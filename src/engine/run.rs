@@ -29,10 +29,8 @@ pub(super) fn later(time: Cycle, gap: Cycle) -> Option<Cycle> {
 }
 
 #[cold]
-pub(super) fn too_late(core: usize, time: Cycle, gap: Cycle) -> SimError {
-    SimError::Frontend(format!(
-        "core {core} at cycle {time}: {gap} compute cycles would take simulated time past 2^53 cycles"
-    ))
+pub(super) fn too_late(core: usize, cycle: Cycle, gap: Cycle) -> SimError {
+    SimError::TimeOverflow { core, cycle, gap }
 }
 
 #[inline]
@@ -69,6 +67,10 @@ impl<O: Observer> Simulator<O> {
                 // Within a cycle, messages first, then cores.
                 (Some(m), Some(c)) => m.0 <= c.0,
             };
+            let next = if take_msg { next_msg.map(|m| m.0) } else { next_core.map(|c| c.0) };
+            if next.is_some_and(|t| t > self.max_cycles) {
+                return Err(SimError::CycleLimit { limit: self.max_cycles, report: self.cores_report() });
+            }
             if take_msg {
                 let (t, (msg, inject)) =
                     if self.to_l1.peek() == next_msg { self.to_l1.pop() } else { self.to_dir.pop() }.expect("peeked");
@@ -79,12 +81,16 @@ impl<O: Observer> Simulator<O> {
                     let arrival = self.net.send(&msg, t);
                     self.schedule_msg(msg, arrival, false);
                 } else {
-                    self.deliver(msg, fe)?;
+                    self.deliver(msg)?;
                 }
             } else {
                 let (t, core) = self.ready.pop().expect("peeked");
                 self.now = self.now.max(t);
                 self.run_core(core as usize, fe)?;
+            }
+            // What completed reaches the front end between events, in order.
+            for (c, value) in self.completions.drain(..) {
+                fe.completed(c, value);
             }
             self.events_since_watchdog += 1;
             if self.events_since_watchdog >= 1024 {
@@ -109,6 +115,8 @@ impl<O: Observer> Simulator<O> {
             return Ok(());
         }
         let (hit_horizon, next_event) = self.hit_horizon(c, fe);
+        // A core that only hits (a spin loop) stops at the cycle limit too.
+        let hit_horizon = hit_horizon.min(self.max_cycles.saturating_add(1));
         let ran = self.run_hits(c, fe, hit_horizon)?;
         if let Some(next_event) = next_event {
             self.judge_ahead(c, next_event);
@@ -137,7 +145,7 @@ impl<O: Observer> Simulator<O> {
                 self.cores[c].deferred = Some((access, reuse));
                 self.cores[c].status = CoreStatus::Blocked(t);
                 // Anything the L1 did before blocking (an eviction) still goes out.
-                self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
+                self.process_outbox(self.now + hit_latency, c as NodeId)?;
             }
             AccessOutcome::Miss => {
                 let stats = &mut self.stats.cores[c];
@@ -154,7 +162,7 @@ impl<O: Observer> Simulator<O> {
                 }
                 self.observer.issued(c as u16, access, !before.can_read(), reuse, t);
                 self.cores[c].status = CoreStatus::Waiting(t);
-                self.process_outbox(self.now + hit_latency, c as NodeId, fe)?;
+                self.process_outbox(self.now + hit_latency, c as NodeId)?;
             }
         }
         Ok(())
@@ -216,7 +224,7 @@ impl<O: Observer> Simulator<O> {
             }
             let (access, reuse) = match pending.take() {
                 Some(a) => a,
-                None => match fe.next(c) {
+                None => match fe.next(c, time) {
                     Err(e) => break Err(SimError::Frontend(e)),
                     Ok(Step::Access { gap, access, reuse }) => {
                         core.taken += 1;

@@ -9,7 +9,8 @@
 use super::{CoreStream, Record, StreamSummary, TraceOp};
 use crate::model::{Access, MemOp};
 
-use crate::engine::{Ahead, Frontend, Plain, Step};
+use crate::engine::{Ahead, Frontend, FrontendError, Plain, Step};
+use crate::model::network::Cycle;
 
 pub struct TraceFrontend {
     streams: Vec<CoreStream>,
@@ -75,7 +76,7 @@ const PROGRESS_EVERY: u64 = 1 << 20;
 
 impl Frontend for TraceFrontend {
     #[inline]
-    fn next(&mut self, core: usize) -> Result<Step, String> {
+    fn next(&mut self, core: usize, _now: Cycle) -> Result<Step, FrontendError> {
         if let Some(r) = self.streams[core].next_in_batch() {
             return Ok(Self::step(&mut self.stores[core], core, r));
         }
@@ -85,7 +86,7 @@ impl Frontend for TraceFrontend {
                 Ok(Self::step(&mut self.stores[core], core, &r))
             }
             Ok(None) => Ok(Step::Done),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(FrontendError::Input(Box::new(e))),
         }
     }
 

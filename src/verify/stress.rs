@@ -11,8 +11,8 @@
 //! shortest failing program it found with the seed that replays it.
 
 use crate::config::{ByteSize, SystemConfig};
-use crate::engine::{Frontend, RunOptions, SimError, Simulator, Step};
-use crate::model::network::Topology;
+use crate::engine::{Frontend, FrontendError, RunOptions, SimError, Simulator, Step};
+use crate::model::network::{Cycle, Topology};
 use crate::model::{Access, MemOp};
 use crate::protocol::Protocol;
 use crate::rng::SplitMix64;
@@ -110,7 +110,7 @@ struct Replay {
 }
 
 impl Frontend for Replay {
-    fn next(&mut self, core: usize) -> Result<Step, String> {
+    fn next(&mut self, core: usize, _now: Cycle) -> Result<Step, FrontendError> {
         let i = self.next[core];
         Ok(match self.programs[core].get(i) {
             Some(&(gap, access)) => {

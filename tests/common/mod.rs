@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use cohsim::config::SystemConfig;
-use cohsim::engine::{Frontend, RunOptions, Simulator, Step};
+use cohsim::engine::{Frontend, FrontendError, RunOptions, Simulator, Step};
+use cohsim::model::network::Cycle;
 use cohsim::model::{Access, MemOp};
 use cohsim::stats::classify::MissClassifier;
 use cohsim::verify::invariants::Checker;
@@ -21,7 +22,7 @@ impl Script {
 }
 
 impl Frontend for Script {
-    fn next(&mut self, core: usize) -> Result<Step, String> {
+    fn next(&mut self, core: usize, _now: Cycle) -> Result<Step, FrontendError> {
         Ok(self.steps[core].pop_front().unwrap_or(Step::Done))
     }
     fn completed(&mut self, core: usize, value: u64) {
