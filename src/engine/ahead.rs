@@ -136,13 +136,13 @@ impl<O: Observer> Simulator<O> {
         // The earliest response that may complete a waiting core's miss.
         let mut completion = Cycle::MAX;
         for &(t, kind) in &self.pending_to[c] {
-            match (status, kind) {
+            let reach = self.reach[kind as usize];
+            match status {
                 _ if retries => act = act.min(t),
-                (CoreStatus::Blocked(_), _) => act = act.min(t),
-                (_, MsgKind::PutAck) => {}
-                (CoreStatus::Waiting(_), MsgKind::Data | MsgKind::InvAck | MsgKind::AckCount) => {
-                    completion = completion.min(t)
-                }
+                CoreStatus::Blocked(_) => act = act.min(t),
+                // Nothing it can make the L1 do (a Put-Ack frees a write-back slot).
+                _ if reach == Reach::default() => {}
+                CoreStatus::Waiting(_) if reach.completes => completion = completion.min(t),
                 _ => act = act.min(t),
             }
         }
@@ -292,7 +292,8 @@ impl<O: Observer> Simulator<O> {
         }
         self.refresh_acts(fe);
         // A Put-Ack only frees a write-back slot, which no hit looks at.
-        let own = self.pending_to[c].iter().filter(|&&(_, k)| k != MsgKind::PutAck).map(|&(t, _)| t).min();
+        let own = self.pending_to[c].iter().filter(|&&(_, k)| self.reach[k as usize] != Reach::default());
+        let own = own.map(|&(t, _)| t).min();
         let own = own.unwrap_or(Cycle::MAX);
         // Queue keys are the cycles messages leave or arrive, never later than
         // arrival: safe for both.

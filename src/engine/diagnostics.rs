@@ -4,18 +4,6 @@
 
 use super::*;
 
-pub(super) fn waits_for(state: crate::protocol::l1_table::L1State) -> &'static str {
-    use crate::protocol::l1_table::L1State::*;
-    match state {
-        IS_D | IS_D_I => "data",
-        IM_AD | SM_AD => "data and Inv-Acks",
-        IM_A | SM_A | OM_A => "Inv-Acks",
-        OM_AC => "the directory's AckCount",
-        MI_A | EI_A | OI_A | SI_A | II_A => "a Put-Ack",
-        _ => "nothing",
-    }
-}
-
 impl<O: Observer> Simulator<O> {
     pub(super) fn watchdog(&self) -> Result<(), SimError> {
         let limit = self.cfg.watchdog_cycles;
@@ -80,7 +68,7 @@ impl<O: Observer> Simulator<O> {
                 _ => {}
             }
             for (line, state) in self.l1s[c].transients() {
-                s += &format!("  L1[{c}] line {line:#x} in {} (waits for {})\n", state.name(), waits_for(state));
+                s += &format!("  L1[{c}] line {line:#x} in {} (waits for {})\n", state.name(), state.waits_for());
             }
         }
         for d in &self.dirs {

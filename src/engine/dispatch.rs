@@ -126,10 +126,7 @@ impl<O: Observer> Simulator<O> {
             match *note {
                 Note::L1Transition { core, from, event, line, to } => {
                     self.stats.count_l1_transition(from, event);
-                    if (from.can_read() && !to.can_read())
-                        || (from.can_write() && !to.can_write())
-                        || to == L1State::IS_D_I
-                    {
+                    if narrows_hits(from, to) {
                         // What the core will hit (or its miss will leave) changed.
                         self.cores[core as usize].forget_scan();
                     }

@@ -51,7 +51,7 @@ use crate::model::network::{Cycle, Jitter, MemoryChannel, Network, NetworkSpec};
 use crate::model::{
     Access, Handled, LineAddr, MemOp, Msg, MsgKind, NodeId, Note, Outbox, Primitive, ProtocolError, Vnet,
 };
-use crate::protocol::l1_table::L1State;
+use crate::protocol::l1_table::{self, Reach, narrows_hits};
 use crate::reuse::Reuse;
 use ahead::{FILLED, Frames, Scan};
 use counters::{CoreStats, Stats};
@@ -175,6 +175,8 @@ pub struct Simulator<O: Observer = Observers> {
     exact: bool,
     /// Never back off from running ahead (see `judge_ahead`).
     always_ahead: bool,
+    /// Per message kind: what it can make an L1 do (`l1_table::reach`).
+    reach: [Reach; MsgKind::ALL.len()],
     /// Per core: the earliest delivery time of each message addressed to its L1.
     pending_to: Vec<smallvec::SmallVec<[(Cycle, MsgKind); 4]>>,
     /// Per core: the earliest cycle its L1 may send a directory anything (see
@@ -248,10 +250,9 @@ impl<O: Observer> Simulator<O> {
             local_latency: cfg.network.local_latency,
         };
         let jitter = opts.jitter.map(|max| Jitter::new(max, cfg.seed ^ 0x005E_ED0F_C0DE));
-        let min_link = match cfg.network.topology {
-            crate::model::network::Topology::Crossbar => cfg.network.hop_latency,
-            _ => cfg.network.hop_latency.min(cfg.network.local_latency),
-        };
+        let min_link = spec.min_link();
+        // What each message kind can make an L1 do, from the protocol's tables.
+        let reach = MsgKind::ALL.map(|k| l1_table::reach(cfg.protocol, k.l1_events()));
         let occupancy = (cfg.l1.line as u64).div_ceil(cfg.memory.bytes_per_cycle as u64);
         Simulator {
             l1s,
@@ -291,6 +292,7 @@ impl<O: Observer> Simulator<O> {
             dir_reach: cfg.directory.latency + min_link,
             message_lookahead: cfg.l1.hit_latency.min(cfg.directory.latency) + min_link,
             min_link,
+            reach,
             exact: opts.exact,
             always_ahead: opts.always_ahead,
             pending_to: vec![smallvec::SmallVec::new(); n],

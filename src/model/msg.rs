@@ -5,6 +5,8 @@
 
 use smallvec::SmallVec;
 
+use crate::protocol::l1_table::L1Event;
+
 /// Node ids: cores (their L1s) are `0..cores`, directory slices follow.
 pub type NodeId = u16;
 /// A line address: the byte address shifted right by log2(line size).
@@ -51,6 +53,22 @@ pub enum MsgKind {
 }
 
 impl MsgKind {
+    /// The L1 events a message of this kind may become at an L1 (none for a
+    /// request, which only directories receive).
+    pub fn l1_events(self) -> &'static [L1Event] {
+        use MsgKind::*;
+        match self {
+            GetS | GetM | PutS | PutE | PutM | PutO => &[],
+            FwdGetS => &[L1Event::FwdGetS],
+            FwdGetM => &[L1Event::FwdGetM],
+            Inv => &[L1Event::Inv],
+            PutAck => &[L1Event::PutAck],
+            Data => &[L1Event::Data, L1Event::DataAwaitAcks, L1Event::ExclusiveData],
+            InvAck => &[L1Event::InvAck, L1Event::LastInvAck],
+            AckCount => &[L1Event::AckCount, L1Event::AckCountLast],
+        }
+    }
+
     pub const ALL: [MsgKind; 13] = [
         MsgKind::GetS,
         MsgKind::GetM,

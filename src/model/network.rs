@@ -59,6 +59,16 @@ pub struct NetworkSpec {
 }
 
 impl NetworkSpec {
+    /// The least latency of one traversal between a core and a directory
+    /// slice: a hop on a crossbar; on a ring or mesh a slice may share the
+    /// core's tile, so the local latency if that is less.
+    pub fn min_link(&self) -> Cycle {
+        match self.topology {
+            Topology::Crossbar => self.hop_latency,
+            Topology::Ring | Topology::Mesh => self.hop_latency.min(self.local_latency),
+        }
+    }
+
     pub fn nodes(&self) -> usize {
         self.cores + self.dir_slices
     }

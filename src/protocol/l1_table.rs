@@ -307,6 +307,70 @@ pub fn mutated_row(mutation: Mutation, protocol: Protocol, state: L1State, event
     Some(Row { actions, next: normal.next })
 }
 
+/// Whether a transition from `from` to `to` narrows what the core can hit on
+/// the line (it loses read or write permission), or turns a fill in flight into
+/// a one-time use (`IS_D_I`: the data serves the pending load, then goes).
+/// Anything that knows ahead what a core will hit must forget it then.
+pub fn narrows_hits(from: L1State, to: L1State) -> bool {
+    (from.can_read() && !to.can_read()) || (from.can_write() && !to.can_write()) || to == L1State::IS_D_I
+}
+
+/// What a message can make an L1 do, read off the tables: for the L1 events
+/// `events` (the ones a message kind may become), over every state of
+/// `protocol`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Some row sends a message (the L1 answers someone).
+    pub sends: bool,
+    /// Some row completes the core's pending access.
+    pub completes: bool,
+    /// Some row narrows what the core can hit (see [`narrows_hits`]).
+    pub narrows_hits: bool,
+}
+
+pub fn reach(protocol: Protocol, events: &[L1Event]) -> Reach {
+    use L1Action::*;
+    let mut r = Reach::default();
+    for &state in &L1State::ALL {
+        for &event in events {
+            let Some(row) = row(protocol, state, event) else { continue };
+            for a in row.actions {
+                match a {
+                    IssueGetS
+                    | IssueGetM
+                    | SendPutS
+                    | SendPutE
+                    | SendPutM
+                    | SendPutO
+                    | DataToRequester
+                    | DataToRequesterAndDir
+                    | InvAckToRequester
+                    | StaleInvAck => r.sends = true,
+                    Complete | CompleteOnce => r.completes = true,
+                    _ => {}
+                }
+            }
+            r.narrows_hits |= row.next.is_some_and(|to| narrows_hits(state, to));
+        }
+    }
+    r
+}
+
+impl L1State {
+    /// What a line in this (transient) state waits for, for stuck reports.
+    pub fn waits_for(self) -> &'static str {
+        use L1State::*;
+        match self {
+            IS_D | IS_D_I => "data",
+            IM_AD | SM_AD => "data and Inv-Acks",
+            IM_A | SM_A | OM_A => "Inv-Acks",
+            OM_AC => "the directory's AckCount",
+            MI_A | EI_A | OI_A | SI_A | II_A => "a Put-Ack",
+            _ => "nothing",
+        }
+    }
+}
+
 /// What a transition means to the miss classifier's record of coherence losses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CopyLoss {
@@ -525,6 +589,26 @@ mod tests {
     /// Fwd-GetM) changes the state, with what the miss classifier makes of it.
     /// The expected list was written by hand from the tables' comments: only a
     /// copy the core would otherwise have hit on again counts as lost.
+    #[test]
+    fn what_messages_can_do_at_an_l1_read_off_the_tables() {
+        for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
+            // A Put-Ack only frees a write-back slot: no answer, no completion,
+            // no hit lost (by hand from the MI_A/EI_A/OI_A/SI_A/II_A rows).
+            assert_eq!(reach(protocol, &[L1Event::PutAck]), Reach::default(), "{protocol}");
+            // Data completes a miss and sends nothing.
+            let data = reach(protocol, &[L1Event::Data, L1Event::DataAwaitAcks, L1Event::ExclusiveData]);
+            assert!(data.completes && !data.sends, "{protocol}");
+            // An Inv is answered and takes S away (S -> I); it completes nothing.
+            let inv = reach(protocol, &[L1Event::Inv]);
+            assert_eq!(inv, Reach { sends: true, completes: false, narrows_hits: true }, "{protocol}");
+            // The last Inv-Ack completes a store miss.
+            assert!(reach(protocol, &[L1Event::InvAck, L1Event::LastInvAck]).completes);
+        }
+        // Only MOESI's owner upgrade waits for an AckCount.
+        assert!(reach(Protocol::Moesi, &[L1Event::AckCount, L1Event::AckCountLast]).completes);
+        assert_eq!(reach(Protocol::Mesi, &[L1Event::AckCount, L1Event::AckCountLast]), Reach::default());
+    }
+
     #[test]
     fn the_rows_that_lose_a_copy_to_another_cores_write() {
         let mut lost = Vec::new();
