@@ -32,17 +32,30 @@ records=$(cat "$work"/b_?.data | wc -l)
 rounds=${BENCH_ROUNDS:-5}
 labels=("bare loop (limit.c)")
 commands=("$work/limit 4096 2 32 $work/b_0.data $work/b_1.data $work/b_2.data $work/b_3.data")
-for p in mesi moesi; do
-  labels+=("$p, text" "$p, gzip" "$p, bin")
-  commands+=("./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $work/b"
-             "./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $trace"
-             "./target/release/cohsim run -q --protocol $p --l1 4KiB:2:32 $work/b-line32.bin")
+# BENCH_BASE=path/to/an/older/cohsim adds its runs to the same rounds, labelled
+# "base", so two builds are compared under the same noise.
+builds=("./target/release/cohsim")
+names=("")
+if [ -n "${BENCH_BASE:-}" ]; then
+  builds+=("$BENCH_BASE")
+  names+=("base ")
+fi
+for b in "${!builds[@]}"; do
+  bin=${builds[$b]}
+  name=${names[$b]}
+  for p in mesi moesi; do
+    labels+=("$name$p, text" "$name$p, gzip" "$name$p, bin")
+    commands+=("$bin run -q --protocol $p --l1 4KiB:2:32 $work/b"
+               "$bin run -q --protocol $p --l1 4KiB:2:32 $trace"
+               "$bin run -q --protocol $p --l1 4KiB:2:32 $work/b-line32.bin")
+  done
+  # Both protocols side by side (two replays at once: the machine's cores are
+  # shared by two simulation threads and both sets of decoders; records counted
+  # once).
+  labels+=("${name}compare mesi,moesi, text" "${name}compare mesi,moesi, bin")
+  commands+=("$bin compare -q --protocols mesi,moesi --l1 4KiB:2:32 $work/b"
+             "$bin compare -q --protocols mesi,moesi --l1 4KiB:2:32 $work/b-line32.bin")
 done
-# Both protocols side by side (two replays at once: the machine's cores are shared
-# by two simulation threads and both sets of decoders; records counted once).
-labels+=("compare mesi,moesi, text" "compare mesi,moesi, bin")
-commands+=("./target/release/cohsim compare -q --protocols mesi,moesi --l1 4KiB:2:32 $work/b"
-           "./target/release/cohsim compare -q --protocols mesi,moesi --l1 4KiB:2:32 $work/b-line32.bin")
 declare -a best best_rss best_cpu
 for _ in $(seq "$rounds"); do
   for i in "${!commands[@]}"; do

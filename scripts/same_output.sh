@@ -7,7 +7,8 @@
 # Inputs: the bundled traces (MESI and MOESI, `run` and `compare`), both PARSEC
 # traces of ../shared under MESI and MOESI with the course cache (skipped, and
 # said so, when ../shared is absent), generated 64-core traces (uniform-random,
-# zipf, migratory), and `check` on 3 caches x 1 line. `--ignore-miss-split`
+# zipf, migratory), `check` on 3 caches x 1 line, and 300 `stress` seeds per
+# protocol. `--ignore-miss-split`
 # compares every field but the split of misses among the five classes (their
 # sum, the misses, must still agree), and prints how far the split moved.
 # Exit status 0 when everything agrees, 1 otherwise.
@@ -86,6 +87,14 @@ for p in msi mesi moesi; do
   a=$("$old" check --protocol "$p" --caches 3 --lines 1 --values 2 | head -2 | tail -1 | awk '{print $1, $3}')
   b=$("$new" check --protocol "$p" --caches 3 --lines 1 --values 2 | head -2 | tail -1 | awk '{print $1, $3}')
   if [ "$a" = "$b" ]; then echo "same     check-$p ($a states, transitions)"; else echo "DIFFERS  check-$p: $a -> $b"; differ=1; fi
+done
+
+# The random tester: the same seeds, the same operations and messages (the
+# summary line without its time).
+for p in mesi moesi; do
+  a=$("$old" stress --protocol "$p" --cores 4 --seeds 300 | tail -1 | sed 's/ in [0-9.]* s$//')
+  b=$("$new" stress --protocol "$p" --cores 4 --seeds 300 | tail -1 | sed 's/ in [0-9.]* s$//')
+  if [ "$a" = "$b" ]; then echo "same     stress-$p ($b)"; else echo "DIFFERS  stress-$p: $a -> $b"; differ=1; fi
 done
 
 exit $differ

@@ -89,8 +89,10 @@ impl<O: Observer> Simulator<O> {
                 self.run_core(core as usize, fe)?;
             }
             // What completed reaches the front end between events, in order.
-            for (c, value) in self.completions.drain(..) {
-                fe.completed(c, value);
+            if !self.completions.is_empty() {
+                for (c, value) in self.completions.drain(..) {
+                    fe.completed(c, value);
+                }
             }
             self.events_since_watchdog += 1;
             if self.events_since_watchdog >= 1024 {

@@ -588,6 +588,8 @@ impl CoreDecoder for BinCoreDecoder {
     fn fill(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, TraceError> {
         let start = out.len();
         let more = self.fill_records(out, max)?;
+        // The new records' compute cycles, then any access that spans lines,
+        // after the decoding loop (inside it, they cost that loop more).
         let new = out.len() - start;
         for (i, r) in out[start..].iter().enumerate() {
             self.cycles = add_cycles(self.cycles, r.gap).ok_or_else(|| {
