@@ -3,9 +3,9 @@
 //! the scenario needs, then checks states, messages and values against what the
 //! Primer's protocols (and cohsim's documented additions) say should happen.
 
-use cohsim::model::cache::{CacheGeometry, ReplacementPolicy};
-use cohsim::model::directory::{DirSpec, Directory};
-use cohsim::model::l1::{AccessOutcome, L1Controller, L1Spec};
+mod common;
+use cohsim::model::directory::Directory;
+use cohsim::model::l1::{AccessOutcome, L1Controller};
 use cohsim::model::{Access, Handled, MemOp, Msg, MsgKind, Note, Outbox};
 use cohsim::protocol::Protocol;
 use cohsim::protocol::dir_table::DirState;
@@ -22,26 +22,7 @@ const LINE: u64 = 0;
 
 impl Bench {
     fn new(protocol: Protocol, cores: usize) -> Bench {
-        let geometry = CacheGeometry { size: 256, ways: 4, line: 64 };
-        let l1s = (0..cores)
-            .map(|c| {
-                L1Controller::new(
-                    L1Spec {
-                        core: c as u16,
-                        protocol,
-                        geometry,
-                        policy: ReplacementPolicy::Lru,
-                        silent_evict: false,
-                        wb_entries: 2,
-                        first_dir: cores as u16,
-                        dir_slices: 1,
-                        mutation: None,
-                    },
-                    1,
-                )
-            })
-            .collect();
-        let dir = Directory::new(DirSpec { protocol, slice: 0, node: cores as u16, words: 8, cores, mutation: None });
+        let (l1s, dir) = common::hand_driven(protocol, cores, false);
         Bench { l1s, dir, net: Vec::new(), notes: Vec::new() }
     }
 

@@ -49,12 +49,12 @@
 //! with the file name and line number. Every file is run; failures are listed
 //! together at the end.
 
+mod common;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use cohsim::model::cache::{CacheGeometry, ReplacementPolicy};
-use cohsim::model::directory::{DirSpec, Directory};
-use cohsim::model::l1::{AccessOutcome, L1Controller, L1Spec};
+use cohsim::model::directory::Directory;
+use cohsim::model::l1::{AccessOutcome, L1Controller};
 use cohsim::model::{Access, Handled, MemOp, Msg, MsgKind, NodeId, Note, Outbox};
 use cohsim::protocol::Protocol;
 use cohsim::protocol::dir_table::DirState;
@@ -75,26 +75,7 @@ type Res<T> = Result<T, String>;
 
 impl Bench {
     fn new(protocol: Protocol, cores: usize, silent_evict: bool) -> Bench {
-        let geometry = CacheGeometry { size: 256, ways: 4, line: 64 };
-        let l1s = (0..cores)
-            .map(|c| {
-                L1Controller::new(
-                    L1Spec {
-                        core: c as u16,
-                        protocol,
-                        geometry,
-                        policy: ReplacementPolicy::Lru,
-                        silent_evict,
-                        wb_entries: 2,
-                        first_dir: cores as u16,
-                        dir_slices: 1,
-                        mutation: None,
-                    },
-                    1,
-                )
-            })
-            .collect();
-        let dir = Directory::new(DirSpec { protocol, slice: 0, node: cores as u16, words: 8, cores, mutation: None });
+        let (l1s, dir) = common::hand_driven(protocol, cores, silent_evict);
         Bench { l1s, dir, net: Vec::new(), notes: Vec::new() }
     }
 

@@ -3,8 +3,12 @@
 
 use cohsim::config::SystemConfig;
 use cohsim::engine::{Frontend, FrontendError, RunOptions, Simulator, Step};
+use cohsim::model::cache::{CacheGeometry, ReplacementPolicy};
+use cohsim::model::directory::{DirSpec, Directory};
+use cohsim::model::l1::{L1Controller, L1Spec};
 use cohsim::model::network::Cycle;
 use cohsim::model::{Access, MemOp};
+use cohsim::protocol::Protocol;
 use cohsim::stats::classify::MissClassifier;
 use cohsim::verify::invariants::Checker;
 
@@ -72,4 +76,28 @@ impl TestRng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
+}
+
+/// Controllers for hand-driven tests (`races`, `transitions`): `cores` L1s of
+/// four 64-byte lines (4-way, LRU) and one directory slice (node `cores`).
+pub fn hand_driven(protocol: Protocol, cores: usize, silent_evict: bool) -> (Vec<L1Controller>, Directory) {
+    let geometry = CacheGeometry { size: 256, ways: 4, line: 64 };
+    let l1s = (0..cores)
+        .map(|c| {
+            let spec = L1Spec {
+                core: c as u16,
+                protocol,
+                geometry,
+                policy: ReplacementPolicy::Lru,
+                silent_evict,
+                wb_entries: 2,
+                first_dir: cores as u16,
+                dir_slices: 1,
+                mutation: None,
+            };
+            L1Controller::new(spec, 1)
+        })
+        .collect();
+    let dir = Directory::new(DirSpec { protocol, slice: 0, node: cores as u16, words: 8, cores, mutation: None });
+    (l1s, dir)
 }
