@@ -11,8 +11,8 @@
 //! sharer, or from a cache that is neither (a *stale* Put that lost a race with a
 //! forwarded request or an invalidation, answered with a Put-Ack only).
 
+use super::mutation::Mutation;
 use super::{Protocol, Row, go, stay};
-use crate::model::Mutation;
 
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

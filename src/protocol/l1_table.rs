@@ -18,8 +18,8 @@
 //! Lines in `MI_A`, `EI_A`, `OI_A`, `SI_A` and `II_A` sit in the write-back buffer,
 //! not in the cache array, so the frame can take the line that caused the eviction.
 
+use super::mutation::Mutation;
 use super::{Protocol, Row, go, stay};
-use crate::model::Mutation;
 
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

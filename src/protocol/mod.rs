@@ -26,6 +26,7 @@
 
 pub mod dir_table;
 pub mod l1_table;
+pub mod mutation;
 pub mod render;
 
 use std::fmt;
