@@ -74,13 +74,7 @@ impl Bench {
     }
 
     fn completed(&self, core: u16) -> Vec<u64> {
-        self.notes
-            .iter()
-            .filter_map(|n| match n {
-                Note::Completed { core: c, value } if *c == core => Some(*value),
-                _ => None,
-            })
-            .collect()
+        common::completed(&self.notes, core)
     }
 
     /// Deliver everything until nothing moves (any order the bench picks: oldest first).

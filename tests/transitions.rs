@@ -178,13 +178,7 @@ impl Bench {
     }
 
     fn completed(&self, core: u16) -> Vec<u64> {
-        self.notes
-            .iter()
-            .filter_map(|n| match n {
-                Note::Completed { core: c, value } if *c == core => Some(*value),
-                _ => None,
-            })
-            .collect()
+        common::completed(&self.notes, core)
     }
 }
 

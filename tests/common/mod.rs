@@ -7,7 +7,7 @@ use cohsim::model::cache::{CacheGeometry, ReplacementPolicy};
 use cohsim::model::directory::{DirSpec, Directory};
 use cohsim::model::l1::{L1Controller, L1Spec};
 use cohsim::model::network::Cycle;
-use cohsim::model::{Access, MemOp};
+use cohsim::model::{Access, MemOp, Note};
 use cohsim::protocol::Protocol;
 use cohsim::stats::classify::MissClassifier;
 use cohsim::verify::invariants::Checker;
@@ -100,4 +100,15 @@ pub fn hand_driven(protocol: Protocol, cores: usize, silent_evict: bool) -> (Vec
         .collect();
     let dir = Directory::new(DirSpec { protocol, slice: 0, node: cores as u16, words: 8, cores, mutation: None });
     (l1s, dir)
+}
+
+/// The values of `core`'s completions among `notes`, in order.
+pub fn completed(notes: &[Note], core: u16) -> Vec<u64> {
+    notes
+        .iter()
+        .filter_map(|n| match n {
+            Note::Completed { core: c, value } if *c == core => Some(*value),
+            _ => None,
+        })
+        .collect()
 }
