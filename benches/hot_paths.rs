@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the hot paths: the L1 hit, the directory's GetS and
-//! GetM at 1, 64 and 1024 sharers, the event queue, and the sharer set against
-//! `bitvec`. Run: `cargo bench --bench hot_paths`; CI runs them once as tests
+//! GetM at 1, 64 and 1024 sharers, the event queue, the sharer set against
+//! `bitvec`, and a memory operation that hits, from a program on a core against
+//! a trace record (whole simulations of 10,000 hitting loads; divide by it). Run: `cargo bench --bench hot_paths`; CI runs them once as tests
 //! (`cargo bench -- --test`) so they cannot rot.
 
 use std::hint::black_box;
@@ -140,5 +141,42 @@ fn sharer_sets(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, l1_hit, directory, event_queue, sharer_sets);
+/// 10,000 loads of one line by one core (one miss, then hits), from a program
+/// and from a trace; the time per load is the host cost of a hitting operation
+/// on each path (the program's goes through the executor and `Frontend::next`,
+/// the trace's through the plain fast path).
+fn program_against_trace(c: &mut Criterion) {
+    use cohsim::config::SystemConfig;
+    use cohsim::engine::{RunOptions, Simulator};
+    use cohsim::exec::Programs;
+    use cohsim::trace::replay::TraceFrontend;
+    use cohsim::trace::{CoreStream, Record, TraceOp};
+    const LOADS: u64 = 10_000;
+    let cfg = SystemConfig { cores: 1, ..SystemConfig::default() };
+    let mut g = c.benchmark_group("hitting_load_x10000");
+    g.bench_function("program", |b| {
+        b.iter(|| {
+            let mut p = Programs::new(1, |ctx| async move {
+                for i in 0..LOADS {
+                    black_box(ctx.load(0x40 + 8 * (i % 8)).await);
+                }
+            });
+            let mut sim = Simulator::new(cfg.clone(), RunOptions::default());
+            sim.run(&mut p).unwrap();
+            black_box(sim.stats.cycles)
+        })
+    });
+    g.bench_function("trace", |b| {
+        b.iter(|| {
+            let records = (0..LOADS).map(|i| Record::access(TraceOp::Read, 0x40 + 8 * (i % 8), 8, 0)).collect();
+            let mut fe = TraceFrontend::new(vec![CoreStream::from_records(0, records)]);
+            let mut sim = Simulator::new(cfg.clone(), RunOptions::default());
+            sim.run(&mut fe).unwrap();
+            black_box(sim.stats.cycles)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, l1_hit, directory, event_queue, sharer_sets, program_against_trace);
 criterion_main!(benches);

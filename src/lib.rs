@@ -33,9 +33,11 @@
 //! assert_eq!(sim.stats.cores[1].read_misses, 1);
 //! ```
 
+pub mod apps;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod exec;
 pub mod model;
 pub mod protocol;
 pub mod reuse;

@@ -296,3 +296,49 @@ fn a_run_past_max_cycles_stops_with_exit_1_and_says_where_each_core_is() {
     // With room enough the same run completes.
     assert!(cohsim(&["run", "--max-cycles", "100000000", "traces/migratory.csv"]).status.success());
 }
+
+#[test]
+fn app_lock_reports_the_documented_fields_and_checks_every_run() {
+    let o = cohsim(&["app", "lock", "--algo", "mcs", "--cores", "4", "--entries", "200", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in
+        ["app", "algo", "cores", "seed", "protocol", "cycles", "violations", "software", "coherence", "primitives"]
+    {
+        assert!(v.get(key).is_some(), "no {key}");
+    }
+    assert_eq!((v["app"].as_str(), v["algo"].as_str(), v["cores"].as_u64()), (Some("lock"), Some("mcs"), Some(4)));
+    assert_eq!(v["violations"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["entries_per_core"], serde_json::json!([50, 50, 50, 50]));
+    // The counts come from the run: every message type counted adds up.
+    let by_type: u64 = v["coherence"]["by_type"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(by_type, v["coherence"]["messages"].as_u64().unwrap());
+    assert!(v["primitives"]["hardware"]["1a"].as_u64().unwrap() > 0);
+    assert_eq!(v["primitives"]["software"]["4a"].as_u64(), Some(200), "one enqueue swap per entry");
+    for key in ["cycles", "coherence_messages", "invalidations"] {
+        assert!(v["per_handoff"][key].as_f64().is_some(), "per_handoff.{key}");
+    }
+    // A sweep gives one row per core count.
+    let o = cohsim(&["app", "lock", "--algo", "clh", "--entries", "64", "--sweep-cores", "1,2,4", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let cores: Vec<u64> = v["rows"].as_array().unwrap().iter().map(|r| r["cores"].as_u64().unwrap()).collect();
+    assert_eq!(cores, [1, 2, 4]);
+    // The broken lock fails the run (exit 1) and says why.
+    let o = cohsim(&["app", "lock", "--algo", "broken-ttas", "--entries", "400"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("violation (mutual exclusion)"), "{}", stderr(&o));
+    // Bad settings are named, exit 2.
+    for (args, needle) in [
+        (&["--algo", "spin"][..], "--algo"),
+        (&["--algo", "mcs", "--cores", "0"], "--cores"),
+        (&["--algo", "mcs", "--cores", "2000"], "--cores"),
+        (&["--algo", "mcs", "--entries", "0"], "--entries"),
+        (&["--algo", "mcs", "--protocol", "mosi"], "--protocol"),
+    ] {
+        let mut all = vec!["app", "lock"];
+        all.extend_from_slice(args);
+        let o = cohsim(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; this file parses and dispatches.
 //! Exit status: 0 success, 1 a failed check (violation, deadlock), 2 bad input.
 
+mod app;
 mod check;
 mod common;
 mod convert;
@@ -61,6 +62,8 @@ pub enum Command {
     Stress(stress::StressArgs),
     /// Exhaustive model checker: every reachable state of a small system.
     Check(check::CheckArgs),
+    /// Software on the simulated cores (spin locks, ...), checked on every run.
+    App(app::AppArgs),
 }
 
 /// An error and its causes in one line, each cause once: most errors already
@@ -98,6 +101,7 @@ pub fn main() -> i32 {
         Command::Table(a) => table::run(a),
         Command::Stress(a) => stress::run(a),
         Command::Check(a) => check::run(a),
+        Command::App(a) => app::run(a),
     };
     match result {
         Ok(code) => code,

@@ -205,6 +205,11 @@ impl Simulator<Observers> {
 }
 
 impl<O: Observer> Simulator<O> {
+    /// What watches the run.
+    pub fn observer(&self) -> &O {
+        &self.observer
+    }
+
     /// A simulator watched by `observer`, known by type (its calls can be
     /// inlined: a replay's hot path uses this); `()` watches nothing.
     pub fn with_observer(cfg: SystemConfig, opts: RunOptions, observer: O) -> Self {

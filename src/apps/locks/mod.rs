@@ -1,0 +1,283 @@
+//! Spin locks on shared memory, as programs on the simulated cores: each core
+//! takes the lock a number of times; inside, it increments a shared counter
+//! with a plain load, some computing and a plain store, so the final count is
+//! right only if the lock really excludes. Every run is checked two ways: the
+//! mutual-exclusion monitor over simulated time (`exec::monitor`), and the
+//! counter. One file per lock, each opening with what it guarantees and costs.
+
+pub mod anderson;
+pub mod clh;
+pub mod mcs;
+pub mod tas;
+pub mod ticket;
+pub mod ttas;
+
+use std::fmt;
+
+use crate::config::SystemConfig;
+use crate::engine::{RunOptions, SimError, Simulator};
+use crate::exec::alloc::Alloc;
+use crate::exec::monitor::{self, Finding};
+use crate::exec::{Ctx, Programs, SwEventKind};
+use crate::model::Primitive;
+use crate::model::network::Cycle;
+use crate::rng::SplitMix64;
+use crate::stats::Stats;
+use crate::verify::invariants::Checker;
+
+/// The lock algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algo {
+    Tas,
+    Ttas,
+    /// TTAS with exponential back-off after a failed swap.
+    TtasBackoff,
+    Ticket,
+    Anderson,
+    Mcs,
+    Clh,
+    /// TTAS taking the lock with a plain load and store: deliberately broken,
+    /// for showing the monitors catch it.
+    BrokenTtas,
+}
+
+impl Algo {
+    pub const ALL: [Algo; 8] = [
+        Algo::Tas,
+        Algo::Ttas,
+        Algo::TtasBackoff,
+        Algo::Ticket,
+        Algo::Anderson,
+        Algo::Mcs,
+        Algo::Clh,
+        Algo::BrokenTtas,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Tas => "tas",
+            Algo::Ttas => "ttas",
+            Algo::TtasBackoff => "ttas-backoff",
+            Algo::Ticket => "ticket",
+            Algo::Anderson => "anderson",
+            Algo::Mcs => "mcs",
+            Algo::Clh => "clh",
+            Algo::BrokenTtas => "broken-ttas",
+        }
+    }
+
+    /// The primitives the acquire and the release are made of (see each file).
+    pub fn primitives(self) -> (Primitive, Primitive) {
+        match self {
+            Algo::Tas | Algo::Ttas | Algo::TtasBackoff | Algo::BrokenTtas => {
+                (Primitive::RequestGrant, Primitive::AuthorityCoordinated)
+            }
+            Algo::Ticket | Algo::Anderson | Algo::Mcs | Algo::Clh => {
+                (Primitive::TokenCentral, Primitive::AuthorityCoordinated)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Algo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Algo {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Algo::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(s)).ok_or_else(|| {
+            let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
+            format!("unknown lock algorithm {s:?}: expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// One lock run: the machine, the algorithm and the workload.
+#[derive(Clone, Debug)]
+pub struct LockRun {
+    pub cfg: SystemConfig,
+    pub algo: Algo,
+    /// Critical-section entries in all, spread over the cores.
+    pub entries: u64,
+    /// Cycles of computing inside the critical section (between the counter's
+    /// load and store).
+    pub cs_cycles: Cycle,
+    /// Network jitter (cycles, at most), seeded by `cfg.seed`.
+    pub jitter: Option<Cycle>,
+    /// Stop a run that goes past this cycle.
+    pub max_cycles: Option<Cycle>,
+}
+
+/// What a lock run measured.
+#[derive(Clone, Debug)]
+pub struct LockReport {
+    pub stats: Stats,
+    /// Monitor findings (mutual exclusion, and the counter's final value).
+    pub violations: Vec<Finding>,
+    pub entries_per_core: Vec<u64>,
+    /// The longest any acquire waited, in cycles.
+    pub longest_wait: Cycle,
+    /// Software operations by primitive (tag name, count).
+    pub software_primitives: Vec<(&'static str, u64)>,
+    pub counter: u64,
+    /// A hash of every software event (core, cycle, kind) in the order the
+    /// engine reached them: two runs with the same seed give the same hash.
+    pub events_hash: u64,
+}
+
+/// Where a lock's words live.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    counter: u64,
+    word: u64,
+    serving: u64,
+    slots: u64,
+    nodes: u64,
+    spares: u64,
+    line: u64,
+}
+
+impl LockRun {
+    /// Runs the workload; a protocol or invariant failure of the hardware is an
+    /// error, a software finding is a violation in the report.
+    pub fn run(&self) -> Result<LockReport, SimError> {
+        let cores = self.cfg.cores;
+        let line = u64::from(self.cfg.l1.line);
+        let mut mem = Alloc::new(0x10_0000, line);
+        let n = cores as u64;
+        let layout = Layout {
+            counter: mem.word(),
+            word: mem.word(),
+            serving: mem.word(),
+            slots: mem.padded(n),
+            nodes: mem.padded(n),
+            spares: mem.padded(n),
+            line,
+        };
+        let per_core: Vec<u64> = (0..n).map(|c| self.entries / n + u64::from(c < self.entries % n)).collect();
+        let (algo, cs_cycles, seed) = (self.algo, self.cs_cycles, self.cfg.seed);
+        let mut programs = Programs::new(cores, |ctx| {
+            let entries = per_core[ctx.id()];
+            lock_loop(ctx, algo, layout, entries, cs_cycles, seed)
+        });
+        let opts = RunOptions { jitter: self.jitter, max_cycles: self.max_cycles, ..Default::default() };
+        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, Checker::new(cores));
+        sim.run(&mut programs)?;
+        // The counter's final value: the last store performed to it (the
+        // checker's golden memory, which the data-value check holds every copy to).
+        let counter = sim.observer().golden(layout.counter);
+        let mut violations = monitor::mutual_exclusion(&programs.events);
+        if counter != self.entries {
+            violations.push(Finding {
+                monitor: "counter",
+                cycle: sim.stats.cycles,
+                cores: (0..cores).collect(),
+                what: format!("the shared counter ends at {counter}, not {} (the entries)", self.entries),
+            });
+        }
+        let longest_wait = longest_wait(&programs.events);
+        let (acq, rel) = algo.primitives();
+        let mut software = vec![(acq.tag(), self.entries), (rel.tag(), self.entries)];
+        if acq == rel {
+            software = vec![(acq.tag(), 2 * self.entries)];
+        }
+        software.sort();
+        Ok(LockReport {
+            stats: sim.stats.clone(),
+            violations,
+            entries_per_core: per_core,
+            longest_wait,
+            software_primitives: software,
+            counter,
+            events_hash: events_hash(&programs.events),
+        })
+    }
+}
+
+/// FNV-1a over the events, in order.
+fn events_hash(events: &[crate::exec::SwEvent]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for e in events {
+        let kind = match e.kind {
+            SwEventKind::Acquiring => 1,
+            SwEventKind::Acquired => 2,
+            SwEventKind::Releasing => 3,
+        };
+        for x in [e.core as u64, e.cycle, kind] {
+            for b in x.to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+    }
+    h
+}
+
+/// The longest time from a core starting to acquire to holding the lock.
+fn longest_wait(events: &[crate::exec::SwEvent]) -> Cycle {
+    let mut since = std::collections::BTreeMap::new();
+    let mut longest = 0;
+    for e in events {
+        match e.kind {
+            SwEventKind::Acquiring => {
+                since.insert(e.core, e.cycle);
+            }
+            SwEventKind::Acquired => {
+                if let Some(t) = since.remove(&e.core) {
+                    longest = longest.max(e.cycle - t);
+                }
+            }
+            SwEventKind::Releasing => {}
+        }
+    }
+    longest
+}
+
+/// One core's program: `entries` times acquire, update the counter, release,
+/// with a little seeded think time between.
+async fn lock_loop(ctx: Ctx, algo: Algo, l: Layout, entries: u64, cs_cycles: Cycle, seed: u64) {
+    let me = ctx.id() as u64;
+    let n = ctx.cores() as u64;
+    let mut rng = SplitMix64::new(seed ^ (me + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let backoff = ttas::Backoff { min: 4, max: 256 };
+    let mut clh_nodes = clh::Nodes { mine: l.nodes + me * l.line, pred: 0, spare: l.spares + me * l.line };
+    for _ in 0..entries {
+        ctx.compute(rng.below(32)).await;
+        ctx.event(SwEventKind::Acquiring);
+        let mut ticket = 0;
+        match algo {
+            Algo::Tas => {
+                tas::acquire(&ctx, l.word).await;
+            }
+            Algo::Ttas => {
+                ttas::acquire(&ctx, l.word, None, &mut rng).await;
+            }
+            Algo::TtasBackoff => {
+                ttas::acquire(&ctx, l.word, Some(&backoff), &mut rng).await;
+            }
+            Algo::BrokenTtas => {
+                ttas::broken_acquire(&ctx, l.word).await;
+            }
+            Algo::Ticket => ticket = ticket::acquire(&ctx, l.word, l.serving).await,
+            Algo::Anderson => ticket = anderson::acquire(&ctx, l.word, l.slots, n, l.line).await,
+            Algo::Mcs => mcs::acquire(&ctx, l.word, l.nodes + me * l.line).await,
+            Algo::Clh => clh::acquire(&ctx, l.word, &mut clh_nodes).await,
+        }
+        ctx.event(SwEventKind::Acquired);
+        // The critical section: a plain read-modify-write of the counter.
+        let v = ctx.load(l.counter).await;
+        ctx.compute(cs_cycles).await;
+        ctx.store(l.counter, v + 1).await;
+        ctx.event(SwEventKind::Releasing);
+        match algo {
+            Algo::Tas => tas::release(&ctx, l.word).await,
+            Algo::Ttas | Algo::TtasBackoff | Algo::BrokenTtas => ttas::release(&ctx, l.word).await,
+            Algo::Ticket => ticket::release(&ctx, l.serving, ticket).await,
+            Algo::Anderson => anderson::release(&ctx, l.slots, n, l.line, ticket).await,
+            Algo::Mcs => mcs::release(&ctx, l.word, l.nodes + me * l.line).await,
+            Algo::Clh => clh::release(&ctx, &mut clh_nodes).await,
+        }
+    }
+}

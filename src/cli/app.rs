@@ -1,0 +1,224 @@
+//! `cohsim app ...`: software on the simulated cores. So far `app lock`: spin
+//! locks (`apps::locks`), one run or a sweep over core counts, as a table or
+//! JSON, with the primitives the hardware and the software used side by side.
+//! A monitor finding exits 1; bad settings exit 2.
+
+use anyhow::{Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::common::{emit, parse_protocol, parse_topology};
+use crate::apps::locks::{Algo, LockReport, LockRun};
+use crate::config::{MAX_CORES, SystemConfig};
+use crate::engine::{FrontendError, SimError};
+use crate::model::{MsgKind, Primitive};
+
+#[derive(Args, Debug)]
+pub struct AppArgs {
+    #[command(subcommand)]
+    pub app: App,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum App {
+    /// Spin locks on shared memory: cost per hand-off, fairness, checked exclusion.
+    Lock(LockArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LockArgs {
+    /// tas, ttas, ttas-backoff, ticket, anderson, mcs, clh (broken-ttas: a
+    /// deliberately wrong lock the checks must catch).
+    #[arg(long)]
+    pub algo: String,
+    #[arg(long, default_value_t = 4)]
+    pub cores: usize,
+    /// Critical-section entries in all, spread evenly over the cores.
+    #[arg(long, default_value_t = 1000)]
+    pub entries: u64,
+    /// Cycles of work inside the critical section.
+    #[arg(long, default_value_t = 20)]
+    pub cs_cycles: u64,
+    #[arg(long, default_value = "mesi")]
+    pub protocol: String,
+    #[arg(long, default_value = "crossbar")]
+    pub topology: String,
+    /// Seeds the network jitter and the programs' randomness (back-off, think time).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Network jitter: up to this many cycles added to each message.
+    #[arg(long, default_value_t = 0)]
+    pub jitter: u64,
+    /// One row per core count, e.g. 1,2,4,8,16,32,64.
+    #[arg(long, value_delimiter = ',')]
+    pub sweep_cores: Vec<usize>,
+    /// Print the primitives table: hardware messages and software operations by tag.
+    #[arg(long)]
+    pub primitives: bool,
+    /// Stop a run that goes past this many cycles (exit 1).
+    #[arg(long, default_value_t = 1_000_000_000)]
+    pub max_cycles: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: AppArgs) -> Result<i32> {
+    match a.app {
+        App::Lock(l) => lock(l),
+    }
+}
+
+fn lock(a: LockArgs) -> Result<i32> {
+    let algo: Algo = a.algo.parse().map_err(|e| anyhow!("--algo: {e}"))?;
+    let protocol = parse_protocol(&a.protocol, "--protocol")?;
+    let topology = parse_topology(&a.topology)?;
+    if a.entries == 0 {
+        bail!("--entries: must be at least 1");
+    }
+    let counts = if a.sweep_cores.is_empty() { vec![a.cores] } else { a.sweep_cores.clone() };
+    for &n in &counts {
+        if n == 0 || n > MAX_CORES {
+            bail!("--cores: {n} is outside 1..={MAX_CORES}");
+        }
+    }
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for &cores in &counts {
+        let mut cfg = SystemConfig { cores, protocol, seed: a.seed, ..SystemConfig::default() };
+        cfg.network.topology = topology;
+        cfg.validate().map_err(|e| anyhow!("{e}"))?;
+        let run = LockRun {
+            cfg,
+            algo,
+            entries: a.entries,
+            cs_cycles: a.cs_cycles,
+            jitter: (a.jitter > 0).then_some(a.jitter),
+            max_cycles: Some(a.max_cycles),
+        };
+        let report = match run.run() {
+            Ok(r) => r,
+            Err(SimError::Frontend(e @ FrontendError::Input(_))) => bail!("{e}"),
+            Err(e) => {
+                eprintln!("cohsim: app lock {algo}, {cores} cores: {e}");
+                return Ok(1);
+            }
+        };
+        failed |= !report.violations.is_empty();
+        rows.push(row_json(&a, algo, cores, &report));
+    }
+    let text = if a.json {
+        let doc = if a.sweep_cores.is_empty() {
+            rows.remove(0)
+        } else {
+            json!({ "app": "lock", "algo": algo.name(), "rows": rows })
+        };
+        serde_json::to_string_pretty(&doc)? + "\n"
+    } else {
+        table(&a, algo, &rows)
+    };
+    emit(&None, &text)?;
+    // The first few findings of each run on stderr (all of them are in the JSON).
+    const SHOWN: usize = 10;
+    for r in &rows {
+        let found = r["violations"].as_array().map_or(&[][..], Vec::as_slice);
+        for v in found.iter().take(SHOWN) {
+            eprintln!(
+                "cohsim: violation ({}): {}",
+                v["monitor"].as_str().unwrap_or(""),
+                v["what"].as_str().unwrap_or("")
+            );
+        }
+        if found.len() > SHOWN {
+            eprintln!(
+                "cohsim: ... and {} more violations ({} cores; --json lists them all)",
+                found.len() - SHOWN,
+                r["cores"]
+            );
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// One run as the JSON every `app` command prints (see the README).
+fn row_json(a: &LockArgs, algo: Algo, cores: usize, r: &LockReport) -> Value {
+    let s = &r.stats;
+    let messages: u64 = s.msg_count.iter().sum();
+    let handoffs = a.entries as f64;
+    let misses: u64 = s.cores.iter().map(|c| c.misses + c.upgrades).sum();
+    let by_type: serde_json::Map<String, Value> = MsgKind::ALL
+        .iter()
+        .zip(s.msg_count.iter())
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| (k.name().to_string(), json!(n)))
+        .collect();
+    let hardware: serde_json::Map<String, Value> = Primitive::ALL
+        .iter()
+        .zip(s.primitives.iter())
+        .filter(|(_, n)| **n > 0)
+        .map(|(p, n)| (p.tag().to_string(), json!(n)))
+        .collect();
+    let software: serde_json::Map<String, Value> =
+        r.software_primitives.iter().map(|(t, n)| (t.to_string(), json!(n))).collect();
+    json!({
+        "app": "lock",
+        "algo": algo.name(),
+        "cores": cores,
+        "seed": a.seed,
+        "protocol": a.protocol.to_ascii_lowercase(),
+        "topology": a.topology.to_ascii_lowercase(),
+        "entries": a.entries,
+        "cycles": s.cycles,
+        "violations": r.violations,
+        "software": {"messages": 0, "by_kind": {}},
+        "coherence": {"messages": messages, "invalidations": s.invalidations, "by_type": by_type},
+        "primitives": {"hardware": hardware, "software": software},
+        "per_handoff": {
+            "cycles": s.cycles as f64 / handoffs,
+            "coherence_messages": messages as f64 / handoffs,
+            "invalidations": s.invalidations as f64 / handoffs,
+            "misses": misses as f64 / handoffs,
+        },
+        "entries_per_core": r.entries_per_core,
+        "longest_wait": r.longest_wait,
+        "counter": r.counter,
+    })
+}
+
+fn table(a: &LockArgs, algo: Algo, rows: &[Value]) -> String {
+    let mut s = format!(
+        "cohsim app lock: {algo}, {} entries, {}, {}, seed {}, jitter {}\n\n",
+        a.entries,
+        a.protocol.to_ascii_uppercase(),
+        a.topology,
+        a.seed,
+        a.jitter
+    );
+    s += "  cores      cycles   per hand-off: cycles   coh. msgs   invals   misses   longest wait   violations\n";
+    for r in rows {
+        let h = &r["per_handoff"];
+        s += &format!(
+            "  {:>5} {:>11} {:>20.1} {:>11.2} {:>8.2} {:>8.2} {:>14} {:>12}\n",
+            r["cores"],
+            r["cycles"],
+            h["cycles"].as_f64().unwrap_or(0.0),
+            h["coherence_messages"].as_f64().unwrap_or(0.0),
+            h["invalidations"].as_f64().unwrap_or(0.0),
+            h["misses"].as_f64().unwrap_or(0.0),
+            r["longest_wait"],
+            r["violations"].as_array().map_or(0, Vec::len),
+        );
+    }
+    if a.primitives {
+        let last = &rows[rows.len() - 1];
+        s += &format!("\nprimitives ({} cores; counted from the run):\n", last["cores"]);
+        s += "  tag  primitive                            hardware messages   software operations\n";
+        for p in Primitive::ALL {
+            let hw = last["primitives"]["hardware"][p.tag()].as_u64().unwrap_or(0);
+            let sw = last["primitives"]["software"][p.tag()].as_u64().unwrap_or(0);
+            if hw + sw > 0 {
+                s += &format!("  {:<4} {:<36} {:>17} {:>21}\n", p.tag(), p.name(), hw, sw);
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,310 @@
+//! Programs on the simulated cores: each core runs an `async` Rust function
+//! given a [`Ctx`] for its core. Every memory operation it awaits goes through
+//! that core's L1 exactly as a trace record does (same engine, same protocol),
+//! and the future resumes with the value when the model completes it. Locals
+//! are registers; anything shared lives in simulated memory, so every hand-off
+//! between cores is coherence traffic.
+//!
+//! The executor is cohsim's own, deterministic and single-threaded: the engine
+//! asks a core for its next step (`Frontend::next`), and the executor polls that
+//! core's future once, with a waker that does nothing, until the future asks for
+//! one operation (the step) or finishes. No host time, no runtime crate, no
+//! hash-order iteration: the same program and seed replay bit for bit.
+//!
+//! A program that panics fails the run (`FrontendError::Failed`, naming the
+//! core and cycle), never the host. A program that awaits anything but its
+//! context's operations is refused the same way.
+//!
+//! Programs also report software events (a lock acquired, released) with
+//! [`Ctx::event`]; they cost nothing in simulated time and feed the monitors
+//! (`exec::monitor`) that check software properties on every run.
+
+pub mod alloc;
+pub mod monitor;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::engine::{Frontend, FrontendError, Step};
+use crate::model::network::Cycle;
+use crate::model::{Access, MemOp};
+
+/// What a program said happened in software, at a simulated cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SwEvent {
+    pub core: usize,
+    pub cycle: Cycle,
+    pub kind: SwEventKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SwEventKind {
+    /// The core starts to acquire the lock.
+    Acquiring,
+    /// The core holds the lock from now on (its acquire completed).
+    Acquired,
+    /// The core gives the lock up (its release is about to be issued).
+    Releasing,
+}
+
+/// One core's side of the executor: the operation its future asked for, the
+/// value it is waiting for, its clock.
+#[derive(Debug, Default)]
+struct Port {
+    /// The step the future asked for and the executor has not handed out.
+    asked: Option<Step>,
+    /// The value of the core's last completed access, not yet taken.
+    value: Option<u64>,
+    now: Cycle,
+    /// Events reported since the engine last asked (drained into the log).
+    events: Vec<(Cycle, SwEventKind)>,
+}
+
+/// A program's view of its core: memory operations, time, its identity.
+#[derive(Clone)]
+pub struct Ctx {
+    port: Rc<RefCell<Port>>,
+    id: usize,
+    cores: usize,
+}
+
+impl Ctx {
+    /// This core's index.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// How many cores run programs.
+    pub fn cores(&self) -> usize {
+        self.cores
+    }
+
+    /// The core's clock: the cycle its current step started at.
+    pub fn now(&self) -> Cycle {
+        self.port.borrow().now
+    }
+
+    /// Reports a software event at the current cycle (costs no time).
+    pub fn event(&self, kind: SwEventKind) {
+        let mut p = self.port.borrow_mut();
+        let now = p.now;
+        p.events.push((now, kind));
+    }
+
+    fn op(&self, step: Step) -> Op {
+        Op { port: self.port.clone(), step: Some(step) }
+    }
+
+    fn access(&self, addr: u64, op: MemOp) -> Op {
+        self.op(Step::access(0, Access { addr, op }))
+    }
+
+    /// Loads the 8-byte word at `addr`.
+    pub fn load(&self, addr: u64) -> Op {
+        self.access(addr, MemOp::Load)
+    }
+
+    /// Stores `value` to the word at `addr`.
+    pub fn store(&self, addr: u64, value: u64) -> Op {
+        self.access(addr, MemOp::Store(value))
+    }
+
+    /// Atomically writes `value`; returns the old word.
+    pub fn swap(&self, addr: u64, value: u64) -> Op {
+        self.access(addr, MemOp::Swap(value))
+    }
+
+    /// Atomically adds `value`; returns the old word.
+    pub fn fetch_add(&self, addr: u64, value: u64) -> Op {
+        self.access(addr, MemOp::FetchAdd(value))
+    }
+
+    /// Atomically writes `new` if the word is `expected`; returns the old word
+    /// (the exchange happened when it equals `expected`).
+    pub fn compare_exchange(&self, addr: u64, expected: u64, new: u64) -> Op {
+        self.access(addr, MemOp::CompareExchange { expected, new })
+    }
+
+    /// An ordering fence (free: cores are in order and sequentially consistent).
+    pub fn fence(&self) -> Op {
+        self.op(Step::Fence)
+    }
+
+    /// Spends `cycles` cycles without touching memory.
+    pub fn compute(&self, cycles: Cycle) -> Op {
+        self.op(Step::Compute(cycles))
+    }
+}
+
+/// One operation a program awaits: it asks once, then resolves with the value
+/// (0 for a fence or compute) when the core takes it up again.
+pub struct Op {
+    port: Rc<RefCell<Port>>,
+    step: Option<Step>,
+}
+
+impl Future for Op {
+    type Output = u64;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u64> {
+        let this = &mut *self;
+        let mut port = this.port.borrow_mut();
+        if let Some(step) = this.step.take() {
+            port.asked = Some(step);
+            port.value = None;
+            return Poll::Pending;
+        }
+        // Asked before: the engine took the step and polled again, so it is
+        // done (an access's value arrived with its completion).
+        Poll::Ready(port.value.take().unwrap_or(0))
+    }
+}
+
+/// A program: an async function of its core's context.
+pub type Program = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The programs of every core as the engine's front end.
+pub struct Programs {
+    cores: Vec<Slot>,
+    /// Every software event, in the order the engine reached them.
+    pub events: Vec<SwEvent>,
+}
+
+struct Slot {
+    program: Option<Program>,
+    port: Rc<RefCell<Port>>,
+}
+
+impl Programs {
+    /// `make(ctx)` builds core `c`'s program, for `cores` cores.
+    pub fn new<F, Fut>(cores: usize, mut make: F) -> Self
+    where
+        F: FnMut(Ctx) -> Fut,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let cores = (0..cores)
+            .map(|id| {
+                let port = Rc::new(RefCell::new(Port::default()));
+                let ctx = Ctx { port: port.clone(), id, cores };
+                Slot { program: Some(Box::pin(make(ctx))), port }
+            })
+            .collect();
+        Programs { cores, events: Vec::new() }
+    }
+}
+
+impl Frontend for Programs {
+    fn next(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError> {
+        let slot = &mut self.cores[core];
+        slot.port.borrow_mut().now = now;
+        let Some(program) = slot.program.as_mut() else {
+            return Ok(Step::Done);
+        };
+        // Nothing to wake: the engine polls a core again when it takes it up.
+        let mut cx = Context::from_waker(Waker::noop());
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| program.as_mut().poll(&mut cx)));
+        let mut port = slot.port.borrow_mut();
+        for (cycle, kind) in port.events.drain(..) {
+            self.events.push(SwEvent { core, cycle, kind });
+        }
+        match polled {
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_string());
+                drop(port);
+                slot.program = None;
+                Err(FrontendError::Failed { core, cycle: now, what: format!("the program panicked: {what}") })
+            }
+            Ok(Poll::Ready(())) => {
+                drop(port);
+                slot.program = None;
+                Ok(Step::Done)
+            }
+            Ok(Poll::Pending) => match port.asked.take() {
+                Some(step) => Ok(step),
+                None => {
+                    let what = "the program awaited something other than its core's operations".to_string();
+                    Err(FrontendError::Failed { core, cycle: now, what })
+                }
+            },
+        }
+    }
+
+    fn completed(&mut self, core: usize, value: u64) {
+        self.cores[core].port.borrow_mut().value = Some(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SystemConfig;
+    use crate::engine::{RunOptions, SimError, Simulator};
+
+    fn machine(cores: usize) -> Simulator {
+        Simulator::new(SystemConfig { cores, ..SystemConfig::default() }, RunOptions::default())
+    }
+
+    #[test]
+    fn programs_see_memory_values_and_their_clock() {
+        // Core 0 stores 41 and then fetch-adds 1; core 1 waits until it reads
+        // 42, then records how long it waited. The values come from the model.
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s = seen.clone();
+        let mut p = Programs::new(2, move |ctx| {
+            let s = s.clone();
+            async move {
+                if ctx.id() == 0 {
+                    ctx.store(0x40, 41).await;
+                    let old = ctx.fetch_add(0x40, 1).await;
+                    s.borrow_mut().push(("old", old));
+                } else {
+                    let start = ctx.now();
+                    while ctx.load(0x40).await != 42 {
+                        ctx.compute(10).await;
+                    }
+                    assert!(ctx.now() > start);
+                    s.borrow_mut().push(("read", 42));
+                    assert_eq!(ctx.cores(), 2);
+                }
+            }
+        });
+        let mut sim = machine(2);
+        sim.run(&mut p).unwrap();
+        let mut got = seen.borrow().clone();
+        got.sort();
+        assert_eq!(got, [("old", 41), ("read", 42)]);
+        assert!(sim.stats.cores[1].loads > 1, "core 1 spun");
+    }
+
+    #[test]
+    fn a_panicking_program_fails_the_run_naming_core_and_cycle() {
+        let mut p = Programs::new(2, |ctx| async move {
+            ctx.compute(5).await;
+            if ctx.id() == 1 {
+                panic!("boom");
+            }
+        });
+        match machine(2).run(&mut p) {
+            Err(SimError::Frontend(FrontendError::Failed { core: 1, cycle: 5, what })) => {
+                assert!(what.contains("boom"), "{what}")
+            }
+            other => panic!("expected core 1's failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn awaiting_anything_else_is_refused() {
+        let mut p = Programs::new(1, |_ctx| async move {
+            std::future::pending::<()>().await;
+        });
+        assert!(matches!(machine(1).run(&mut p), Err(SimError::Frontend(FrontendError::Failed { core: 0, .. }))));
+    }
+}
