@@ -8,13 +8,16 @@
 
 use cohsim::apps::locks::{Algo, LockRun};
 use cohsim::config::SystemConfig;
+use cohsim::engine::{RunOptions, SimError, Simulator};
+use cohsim::exec::fault::{Fault, Plan};
 use cohsim::model::network::Topology;
 use cohsim::protocol::Protocol;
 
 fn run(algo: Algo, cores: usize, entries: u64, protocol: Protocol, topology: Topology, seed: u64) -> LockRun {
     let mut cfg = SystemConfig { cores, protocol, seed, ..SystemConfig::default() };
     cfg.network.topology = topology;
-    LockRun { cfg, algo, entries, cs_cycles: 20, jitter: Some(8), max_cycles: Some(50_000_000) }
+    let faults = Default::default();
+    LockRun { cfg, algo, entries, cs_cycles: 20, jitter: Some(8), max_cycles: Some(50_000_000), faults, record: false }
 }
 
 #[test]
@@ -117,4 +120,46 @@ fn exclusion_over_many_seeds_by_hand() {
         }
     }
     println!("{runs} runs, no violation");
+}
+
+#[test]
+fn a_recorded_run_replays_as_a_trace_with_the_same_counts() {
+    // Every access the programs made, with its values and the compute before
+    // it, as a native CSV trace: replayed, each core makes the same loads,
+    // stores, atomics, hits, misses and upgrades, stalls as long, and the run
+    // ends at the same cycle (the spin loops are replayed access for access).
+    let mut r = run(Algo::Mcs, 4, 200, Protocol::Mesi, Topology::Crossbar, 3);
+    r.jitter = None;
+    r.record = true;
+    let report = r.run().unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("locks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mcs.csv");
+    cohsim::trace::write(cohsim::trace::Format::Csv, &path, report.recording.as_ref().unwrap()).unwrap();
+    let streams = cohsim::trace::open(&cohsim::trace::TraceSpec::new([&path])).unwrap().into_streams();
+    let mut sim = Simulator::new(r.cfg.clone(), RunOptions::default());
+    sim.run(&mut cohsim::trace::replay::TraceFrontend::new(streams)).unwrap();
+    assert_eq!(sim.stats.cycles, report.stats.cycles);
+    assert_eq!(sim.stats.cores, report.stats.cores);
+    assert_eq!(sim.stats.msg_count, report.stats.msg_count);
+}
+
+#[test]
+fn a_crashed_waiter_blocks_a_queue_lock_and_a_pause_only_delays() {
+    // MCS hands the lock down the queue: a core that crashes while queued
+    // never passes it on, and everyone behind spins until the cycle limit (the
+    // known behaviour of a blocking lock, shown, not hidden).
+    let mut r = run(Algo::Mcs, 4, 200, Protocol::Mesi, Topology::Crossbar, 1);
+    r.jitter = None;
+    r.max_cycles = Some(200_000);
+    r.faults = Plan { faults: vec![Fault::Crash { core: 1, at: 3000 }] };
+    match r.run() {
+        Err(SimError::CycleLimit { report, .. }) => assert!(report.contains("core 1: done, clock 3000"), "{report}"),
+        other => panic!("expected the run to block, got {:?}", other.map(|r| r.violations)),
+    }
+    // A pause only delays: the run completes, checked, with a long wait.
+    r.faults = Plan { faults: vec![Fault::Pause { core: 2, at: 3000, cycles: 20_000 }] };
+    let paused = r.run().unwrap();
+    assert!(paused.violations.is_empty() && paused.counter == 200);
+    assert!(paused.longest_wait >= 10_000, "{}", paused.longest_wait);
 }

@@ -11,6 +11,7 @@ use super::common::{emit, parse_protocol, parse_topology};
 use crate::apps::locks::{Algo, LockReport, LockRun};
 use crate::config::{MAX_CORES, SystemConfig};
 use crate::engine::{FrontendError, SimError};
+use crate::exec::fault::{Fault, Plan};
 use crate::model::{MsgKind, Primitive};
 
 #[derive(Args, Debug)]
@@ -55,9 +56,18 @@ pub struct LockArgs {
     /// Print the primitives table: hardware messages and software operations by tag.
     #[arg(long)]
     pub primitives: bool,
-    /// Stop a run that goes past this many cycles (exit 1).
-    #[arg(long, default_value_t = 1_000_000_000)]
-    pub max_cycles: u64,
+    /// Stop a run that goes past this many cycles (exit 1, with where each core
+    /// is); by default 10,000 cycles per entry plus a million.
+    #[arg(long)]
+    pub max_cycles: Option<u64>,
+    /// A fault of the programs: crash:CORE@CYCLE (its program stops; its cache
+    /// keeps answering) or pause:CORE@CYCLE+CYCLES. Repeat for more.
+    #[arg(long = "fault", value_name = "FAULT")]
+    pub faults: Vec<String>,
+    /// Write every access the run made as a native CSV trace (`cohsim run FILE`
+    /// replays it with the same per-core counts).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -76,6 +86,9 @@ fn lock(a: LockArgs) -> Result<i32> {
         bail!("--entries: must be at least 1");
     }
     let counts = if a.sweep_cores.is_empty() { vec![a.cores] } else { a.sweep_cores.clone() };
+    if a.record.is_some() && !a.sweep_cores.is_empty() {
+        bail!("--record: one run at a time, not with --sweep-cores");
+    }
     for &n in &counts {
         if n == 0 || n > MAX_CORES {
             bail!("--cores: {n} is outside 1..={MAX_CORES}");
@@ -87,13 +100,18 @@ fn lock(a: LockArgs) -> Result<i32> {
         let mut cfg = SystemConfig { cores, protocol, seed: a.seed, ..SystemConfig::default() };
         cfg.network.topology = topology;
         cfg.validate().map_err(|e| anyhow!("{e}"))?;
+        let faults = a.faults.iter().map(|f| Fault::parse(f, cores)).collect::<Result<Vec<_>, _>>();
+        let faults = Plan { faults: faults.map_err(|e| anyhow!("--fault {e}"))? };
+        let max_cycles = a.max_cycles.unwrap_or(10_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
         let run = LockRun {
             cfg,
             algo,
             entries: a.entries,
             cs_cycles: a.cs_cycles,
             jitter: (a.jitter > 0).then_some(a.jitter),
-            max_cycles: Some(a.max_cycles),
+            max_cycles: Some(max_cycles),
+            faults,
+            record: a.record.is_some(),
         };
         let report = match run.run() {
             Ok(r) => r,
@@ -104,6 +122,9 @@ fn lock(a: LockArgs) -> Result<i32> {
             }
         };
         failed |= !report.violations.is_empty();
+        if let (Some(path), Some(records)) = (&a.record, &report.recording) {
+            crate::trace::write(crate::trace::Format::Csv, path, records)?;
+        }
         rows.push(row_json(&a, algo, cores, &report));
     }
     let text = if a.json {

@@ -20,6 +20,7 @@
 //! (`exec::monitor`) that check software properties on every run.
 
 pub mod alloc;
+pub mod fault;
 pub mod monitor;
 
 use std::cell::RefCell;
@@ -32,6 +33,8 @@ use std::task::{Context, Poll, Waker};
 use crate::engine::{Frontend, FrontendError, Step};
 use crate::model::network::Cycle;
 use crate::model::{Access, MemOp};
+use crate::trace::{Record, TraceOp};
+use fault::{Plan, Verdict};
 
 /// What a program said happened in software, at a simulated cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -172,6 +175,13 @@ pub struct Programs {
     cores: Vec<Slot>,
     /// Every software event, in the order the engine reached them.
     pub events: Vec<SwEvent>,
+    /// The faults injected into the programs.
+    pub faults: Plan,
+    /// With `record`: each core's accesses as trace records (compute folded
+    /// into the next access's gap), ready for a native CSV trace.
+    recorded: Option<Vec<Vec<Record>>>,
+    /// Compute cycles each core spent since its last recorded access.
+    pending_gap: Vec<Cycle>,
 }
 
 struct Slot {
@@ -186,19 +196,83 @@ impl Programs {
         F: FnMut(Ctx) -> Fut,
         Fut: Future<Output = ()> + 'static,
     {
-        let cores = (0..cores)
+        let cores: Vec<Slot> = (0..cores)
             .map(|id| {
                 let port = Rc::new(RefCell::new(Port::default()));
                 let ctx = Ctx { port: port.clone(), id, cores };
                 Slot { program: Some(Box::pin(make(ctx))), port }
             })
             .collect();
-        Programs { cores, events: Vec::new() }
+        let n = cores.len();
+        Programs { cores, events: Vec::new(), faults: Plan::default(), recorded: None, pending_gap: vec![0; n] }
+    }
+
+    /// Keeps every access the programs make, for [`Programs::recording`].
+    pub fn record(&mut self) {
+        self.recorded = Some(vec![Vec::new(); self.cores.len()]);
+    }
+
+    /// What `record` kept: per core, its accesses with their values and gaps,
+    /// then any compute at the end. Replayed (`cohsim run`), they give the same
+    /// per-core counts and timing as the program run.
+    pub fn recording(&self) -> Option<Vec<Vec<Record>>> {
+        let mut cores = self.recorded.clone()?;
+        for (c, records) in cores.iter_mut().enumerate() {
+            if self.pending_gap[c] > 0 {
+                records.push(Record::compute(self.pending_gap[c]));
+            }
+        }
+        Some(cores)
+    }
+
+    fn keep(&mut self, core: usize, step: &Step) {
+        let Some(recorded) = self.recorded.as_mut() else { return };
+        match *step {
+            Step::Compute(c) => self.pending_gap[core] += c,
+            Step::Access { gap, access, .. } => {
+                let (op, value) = match access.op {
+                    MemOp::Load => (TraceOp::Read, None),
+                    MemOp::Store(v) => (TraceOp::Write, Some(v)),
+                    MemOp::Swap(v) => (TraceOp::Swap, Some(v)),
+                    MemOp::FetchAdd(v) => (TraceOp::FetchAdd, Some(v)),
+                    MemOp::CompareExchange { expected, new } => (TraceOp::Cas { expected }, Some(new)),
+                };
+                let gap = std::mem::take(&mut self.pending_gap[core]) + gap;
+                recorded[core].push(Record { value, ..Record::access(op, access.addr, 8, gap) });
+            }
+            Step::Fence | Step::Done => {}
+        }
     }
 }
 
 impl Frontend for Programs {
     fn next(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError> {
+        match self.faults.verdict(core, now) {
+            Verdict::Run => {}
+            // The program stops; the core's cache stays in the machine.
+            Verdict::Crashed => {
+                self.cores[core].program = None;
+                return Ok(Step::Done);
+            }
+            Verdict::Wait(cycles) => {
+                let step = Step::Compute(cycles);
+                self.keep(core, &step);
+                return Ok(step);
+            }
+        }
+        let step = self.poll(core, now)?;
+        self.keep(core, &step);
+        Ok(step)
+    }
+
+    fn completed(&mut self, core: usize, value: u64) {
+        self.cores[core].port.borrow_mut().value = Some(value);
+    }
+}
+
+impl Programs {
+    /// Polls core `core`'s program once: the step it asks for, or `Done`.
+    fn poll(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError> {
         let slot = &mut self.cores[core];
         slot.port.borrow_mut().now = now;
         let Some(program) = slot.program.as_mut() else {
@@ -235,10 +309,6 @@ impl Frontend for Programs {
                 }
             },
         }
-    }
-
-    fn completed(&mut self, core: usize, value: u64) {
-        self.cores[core].port.borrow_mut().value = Some(value);
     }
 }
 
