@@ -23,7 +23,7 @@ pub mod alloc;
 pub mod fault;
 pub mod monitor;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -55,22 +55,23 @@ pub enum SwEventKind {
 }
 
 /// One core's side of the executor: the operation its future asked for, the
-/// value it is waiting for, its clock.
+/// value it is waiting for, its clock. Cells, not a `RefCell`: each operation
+/// reads and writes a few words, and borrow flags would cost as much again.
 #[derive(Debug, Default)]
 struct Port {
     /// The step the future asked for and the executor has not handed out.
-    asked: Option<Step>,
+    asked: Cell<Option<Step>>,
     /// The value of the core's last completed access, not yet taken.
-    value: Option<u64>,
-    now: Cycle,
+    value: Cell<Option<u64>>,
+    now: Cell<Cycle>,
     /// Events reported since the engine last asked (drained into the log).
-    events: Vec<(Cycle, SwEventKind)>,
+    events: RefCell<Vec<(Cycle, SwEventKind)>>,
 }
 
 /// A program's view of its core: memory operations, time, its identity.
 #[derive(Clone)]
 pub struct Ctx {
-    port: Rc<RefCell<Port>>,
+    port: Rc<Port>,
     id: usize,
     cores: usize,
 }
@@ -88,82 +89,79 @@ impl Ctx {
 
     /// The core's clock: the cycle its current step started at.
     pub fn now(&self) -> Cycle {
-        self.port.borrow().now
+        self.port.now.get()
     }
 
     /// Reports a software event at the current cycle (costs no time).
     pub fn event(&self, kind: SwEventKind) {
-        let mut p = self.port.borrow_mut();
-        let now = p.now;
-        p.events.push((now, kind));
+        self.port.events.borrow_mut().push((self.port.now.get(), kind));
     }
 
-    fn op(&self, step: Step) -> Op {
-        Op { port: self.port.clone(), step: Some(step) }
+    fn op(&self, step: Step) -> Op<'_> {
+        Op { port: &self.port, step: Some(step) }
     }
 
-    fn access(&self, addr: u64, op: MemOp) -> Op {
+    fn access(&self, addr: u64, op: MemOp) -> Op<'_> {
         self.op(Step::access(0, Access { addr, op }))
     }
 
     /// Loads the 8-byte word at `addr`.
-    pub fn load(&self, addr: u64) -> Op {
+    pub fn load(&self, addr: u64) -> Op<'_> {
         self.access(addr, MemOp::Load)
     }
 
     /// Stores `value` to the word at `addr`.
-    pub fn store(&self, addr: u64, value: u64) -> Op {
+    pub fn store(&self, addr: u64, value: u64) -> Op<'_> {
         self.access(addr, MemOp::Store(value))
     }
 
     /// Atomically writes `value`; returns the old word.
-    pub fn swap(&self, addr: u64, value: u64) -> Op {
+    pub fn swap(&self, addr: u64, value: u64) -> Op<'_> {
         self.access(addr, MemOp::Swap(value))
     }
 
     /// Atomically adds `value`; returns the old word.
-    pub fn fetch_add(&self, addr: u64, value: u64) -> Op {
+    pub fn fetch_add(&self, addr: u64, value: u64) -> Op<'_> {
         self.access(addr, MemOp::FetchAdd(value))
     }
 
     /// Atomically writes `new` if the word is `expected`; returns the old word
     /// (the exchange happened when it equals `expected`).
-    pub fn compare_exchange(&self, addr: u64, expected: u64, new: u64) -> Op {
+    pub fn compare_exchange(&self, addr: u64, expected: u64, new: u64) -> Op<'_> {
         self.access(addr, MemOp::CompareExchange { expected, new })
     }
 
     /// An ordering fence (free: cores are in order and sequentially consistent).
-    pub fn fence(&self) -> Op {
+    pub fn fence(&self) -> Op<'_> {
         self.op(Step::Fence)
     }
 
     /// Spends `cycles` cycles without touching memory.
-    pub fn compute(&self, cycles: Cycle) -> Op {
+    pub fn compute(&self, cycles: Cycle) -> Op<'_> {
         self.op(Step::Compute(cycles))
     }
 }
 
 /// One operation a program awaits: it asks once, then resolves with the value
 /// (0 for a fence or compute) when the core takes it up again.
-pub struct Op {
-    port: Rc<RefCell<Port>>,
+pub struct Op<'a> {
+    port: &'a Port,
     step: Option<Step>,
 }
 
-impl Future for Op {
+impl Future for Op<'_> {
     type Output = u64;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u64> {
         let this = &mut *self;
-        let mut port = this.port.borrow_mut();
         if let Some(step) = this.step.take() {
-            port.asked = Some(step);
-            port.value = None;
+            this.port.asked.set(Some(step));
+            this.port.value.set(None);
             return Poll::Pending;
         }
         // Asked before: the engine took the step and polled again, so it is
         // done (an access's value arrived with its completion).
-        Poll::Ready(port.value.take().unwrap_or(0))
+        Poll::Ready(this.port.value.take().unwrap_or(0))
     }
 }
 
@@ -186,7 +184,7 @@ pub struct Programs {
 
 struct Slot {
     program: Option<Program>,
-    port: Rc<RefCell<Port>>,
+    port: Rc<Port>,
 }
 
 impl Programs {
@@ -198,7 +196,7 @@ impl Programs {
     {
         let cores: Vec<Slot> = (0..cores)
             .map(|id| {
-                let port = Rc::new(RefCell::new(Port::default()));
+                let port = Rc::new(Port::default());
                 let ctx = Ctx { port: port.clone(), id, cores };
                 Slot { program: Some(Box::pin(make(ctx))), port }
             })
@@ -225,7 +223,15 @@ impl Programs {
         Some(cores)
     }
 
+    #[inline]
     fn keep(&mut self, core: usize, step: &Step) {
+        if self.recorded.is_some() {
+            self.keep_slow(core, step);
+        }
+    }
+
+    #[cold]
+    fn keep_slow(&mut self, core: usize, step: &Step) {
         let Some(recorded) = self.recorded.as_mut() else { return };
         match *step {
             Step::Compute(c) => self.pending_gap[core] += c,
@@ -266,7 +272,7 @@ impl Frontend for Programs {
     }
 
     fn completed(&mut self, core: usize, value: u64) {
-        self.cores[core].port.borrow_mut().value = Some(value);
+        self.cores[core].port.value.set(Some(value));
     }
 }
 
@@ -274,17 +280,19 @@ impl Programs {
     /// Polls core `core`'s program once: the step it asks for, or `Done`.
     fn poll(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError> {
         let slot = &mut self.cores[core];
-        slot.port.borrow_mut().now = now;
+        slot.port.now.set(now);
         let Some(program) = slot.program.as_mut() else {
             return Ok(Step::Done);
         };
         // Nothing to wake: the engine polls a core again when it takes it up.
         let mut cx = Context::from_waker(Waker::noop());
         let polled = std::panic::catch_unwind(AssertUnwindSafe(|| program.as_mut().poll(&mut cx)));
-        let mut port = slot.port.borrow_mut();
-        for (cycle, kind) in port.events.drain(..) {
-            self.events.push(SwEvent { core, cycle, kind });
+        let port = &slot.port;
+        let mut events = port.events.borrow_mut();
+        if !events.is_empty() {
+            self.events.extend(events.drain(..).map(|(cycle, kind)| SwEvent { core, cycle, kind }));
         }
+        drop(events);
         match polled {
             Err(panic) => {
                 let what = panic
@@ -292,12 +300,10 @@ impl Programs {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a panic".to_string());
-                drop(port);
                 slot.program = None;
                 Err(FrontendError::Failed { core, cycle: now, what: format!("the program panicked: {what}") })
             }
             Ok(Poll::Ready(())) => {
-                drop(port);
                 slot.program = None;
                 Ok(Step::Done)
             }
