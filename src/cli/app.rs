@@ -64,6 +64,10 @@ pub struct LockArgs {
     /// keeps answering) or pause:CORE@CYCLE+CYCLES. Repeat for more.
     #[arg(long = "fault", value_name = "FAULT")]
     pub faults: Vec<String>,
+    /// A fault plan in TOML (`[[fault]]` tables with kind, core, at, cycles),
+    /// added to any `--fault`.
+    #[arg(long = "faults", value_name = "FILE.toml")]
+    pub fault_file: Option<std::path::PathBuf>,
     /// Write every access the run made as a native CSV trace (`cohsim run FILE`
     /// replays it with the same per-core counts).
     #[arg(long, value_name = "FILE")]
@@ -101,7 +105,12 @@ fn lock(a: LockArgs) -> Result<i32> {
         cfg.network.topology = topology;
         cfg.validate().map_err(|e| anyhow!("{e}"))?;
         let faults = a.faults.iter().map(|f| Fault::parse(f, cores)).collect::<Result<Vec<_>, _>>();
-        let faults = Plan { faults: faults.map_err(|e| anyhow!("--fault {e}"))? };
+        let mut faults = Plan { faults: faults.map_err(|e| anyhow!("--fault {e}"))? };
+        if let Some(path) = &a.fault_file {
+            let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
+            let plan = Plan::from_toml(&text, cores).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            faults.faults.extend(plan.faults);
+        }
         let max_cycles = a.max_cycles.unwrap_or(10_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
         let run = LockRun {
             cfg,

@@ -2,7 +2,15 @@
 //! crashes at a cycle (its program stops; its cache keeps answering coherence
 //! requests, as a real core's would while the machine runs), and a core paused
 //! for a span of cycles (a slow core that looks dead). A plan is a list of them,
-//! written on the command line as `--fault crash:C@T` and `--fault pause:C@T+D`.
+//! written on the command line as `--fault crash:C@T` and `--fault pause:C@T+D`,
+//! or in a TOML file (`--faults FILE`):
+//!
+//! ```toml
+//! [[fault]]
+//! kind = "crash"     # or "pause", with `cycles`
+//! core = 1
+//! at = 3000
+//! ```
 //! Message faults (drop, duplicate, delay, partition) come with mailboxes.
 
 use std::fmt;
@@ -63,6 +71,23 @@ pub enum Verdict {
     Wait(Cycle),
 }
 
+/// One fault as a TOML file writes it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultEntry {
+    kind: String,
+    core: usize,
+    at: Cycle,
+    cycles: Option<Cycle>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    #[serde(default)]
+    fault: Vec<FaultEntry>,
+}
+
 /// The faults of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -82,6 +107,24 @@ impl Plan {
             }
         }
         v
+    }
+
+    /// Reads a TOML plan (`[[fault]]` tables) for a machine of `cores` cores;
+    /// an error names what is wrong and where.
+    pub fn from_toml(text: &str, cores: usize) -> Result<Plan, String> {
+        let file: PlanFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))?;
+        let mut faults = Vec::new();
+        for (i, f) in file.fault.iter().enumerate() {
+            let spec = match (f.kind.as_str(), f.cycles) {
+                ("crash", None) => format!("crash:{}@{}", f.core, f.at),
+                ("pause", Some(c)) => format!("pause:{}@{}+{c}", f.core, f.at),
+                ("crash", Some(_)) => return Err(format!("fault {}: a crash takes no `cycles`", i + 1)),
+                ("pause", None) => return Err(format!("fault {}: a pause needs `cycles`", i + 1)),
+                (other, _) => return Err(format!("fault {}: unknown kind {other:?} (crash or pause)", i + 1)),
+            };
+            faults.push(Fault::parse(&spec, cores).map_err(|e| format!("fault {}: {e}", i + 1))?);
+        }
+        Ok(Plan { faults })
     }
 
     /// The cores that crash.
@@ -108,6 +151,22 @@ mod tests {
         ] {
             let e = Fault::parse(s, 4).unwrap_err();
             assert!(e.contains(why), "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn plans_read_from_toml_and_name_what_is_wrong() {
+        let text = "[[fault]]\nkind = \"crash\"\ncore = 1\nat = 100\n[[fault]]\nkind = \"pause\"\ncore = 0\nat = 10\ncycles = 5\n";
+        let plan = Plan::from_toml(text, 2).unwrap();
+        assert_eq!(plan.faults, [Fault::Crash { core: 1, at: 100 }, Fault::Pause { core: 0, at: 10, cycles: 5 }]);
+        for (text, why) in [
+            ("[[fault]]\nkind = \"crash\"\ncore = 5\nat = 1\n", "fault 1: "),
+            ("[[fault]]\nkind = \"pause\"\ncore = 0\nat = 1\n", "needs `cycles`"),
+            ("[[fault]]\nkind = \"melt\"\ncore = 0\nat = 1\n", "unknown kind"),
+            ("[[fault]]\nkind = \"crash\"\ncore = 0\nwhen = 1\n", "when"),
+        ] {
+            let e = Plan::from_toml(text, 2).unwrap_err();
+            assert!(e.contains(why), "{e}");
         }
     }
 
