@@ -93,6 +93,10 @@ fn lock(a: LockArgs) -> Result<i32> {
     if a.record.is_some() && !a.sweep_cores.is_empty() {
         bail!("--record: one run at a time, not with --sweep-cores");
     }
+    if a.record.is_some() && a.jitter > 0 {
+        // `cohsim run` has no jitter: the recording would not replay alike.
+        bail!("--record: not with --jitter (a trace replay has no network jitter, so it would not replay alike)");
+    }
     for &n in &counts {
         if n == 0 || n > MAX_CORES {
             bail!("--cores: {n} is outside 1..={MAX_CORES}");

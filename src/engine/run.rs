@@ -68,7 +68,9 @@ impl<O: Observer> Simulator<O> {
                 (Some(m), Some(c)) => m.0 <= c.0,
             };
             let next = if take_msg { next_msg.map(|m| m.0) } else { next_core.map(|c| c.0) };
-            if next.is_some_and(|t| t > self.max_cycles) {
+            // Past the limit only while a core still runs: traffic left in flight
+            // after the last core finished (write-backs, copies) is drained.
+            if next.is_some_and(|t| t > self.max_cycles) && self.cores.iter().any(|c| c.status != CoreStatus::Done) {
                 return Err(SimError::CycleLimit { limit: self.max_cycles, report: self.cores_report() });
             }
             if take_msg {
@@ -193,6 +195,7 @@ impl<O: Observer> Simulator<O> {
         let plain = !self.every_access && !wants_values;
         let observer = &mut self.observer;
         let telling = self.watched;
+        let mut yielded = false;
         let mut found: Option<Finding> = None;
         let result = loop {
             if plain && pending.is_none() {
@@ -240,6 +243,13 @@ impl<O: Observer> Simulator<O> {
                         let Some(t) = later(time, g) else { break Err(too_late(c, time, g)) };
                         time = t;
                         stats.compute_cycles += g;
+                        if time >= horizon {
+                            // Past the horizon (or the cycle limit): take the core
+                            // up again there, like a deferred access.
+                            core.status = CoreStatus::Ready;
+                            yielded = true;
+                            break Ok(None);
+                        }
                         continue;
                     }
                     Ok(Step::Fence) => {
@@ -284,7 +294,7 @@ impl<O: Observer> Simulator<O> {
         if let Some(f) = found {
             return Err(self.violation(f.what, f.line));
         }
-        if core.status == CoreStatus::Ready && core.deferred.is_some() {
+        if core.status == CoreStatus::Ready && (core.deferred.is_some() || yielded) {
             self.schedule_core(c, time);
         } else if core.status == CoreStatus::Done {
             self.unready(c);

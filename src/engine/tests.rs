@@ -148,3 +148,26 @@ fn observers_compose_and_are_told_alike() {
     // And `check_all` refuses to pass with nothing to check.
     assert!(matches!(quiet.check_all(), Err(SimError::NothingChecks)));
 }
+
+#[test]
+fn the_cycle_limit_stops_running_cores_only() {
+    // Core 0 stores, core 1 loads it 500 cycles later; the last core finishes
+    // at `cycles`, with traffic (a copy to the directory) still in flight. A
+    // limit at that cycle lets the run finish; one cycle less stops it.
+    let steps = || {
+        let store = Step::access(0, Access { addr: 0x1000, op: MemOp::Store(1) });
+        vec![vec![store], vec![load(500, 0x1000)]]
+    };
+    let mut free = Simulator::new(machine(2), RunOptions::default());
+    free.run(&mut Log::new(steps())).unwrap();
+    let end = free.stats.cycles;
+    let opts = |limit| RunOptions { max_cycles: Some(limit), ..Default::default() };
+    let mut at = Simulator::new(machine(2), opts(end));
+    at.run(&mut Log::new(steps())).unwrap();
+    assert_eq!(at.stats, free.stats);
+    let mut before = Simulator::new(machine(2), opts(end - 1));
+    assert!(matches!(before.run(&mut Log::new(steps())), Err(SimError::CycleLimit { .. })));
+    // Compute alone past the limit is stopped too.
+    let mut long = Simulator::new(machine(1), opts(1000));
+    assert!(matches!(long.run(&mut Log::new(vec![vec![Step::Compute(100_000)]])), Err(SimError::CycleLimit { .. })));
+}

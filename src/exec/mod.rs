@@ -13,7 +13,8 @@
 //!
 //! A program that panics fails the run (`FrontendError::Failed`, naming the
 //! core and cycle), never the host. A program that awaits anything but its
-//! context's operations is refused the same way.
+//! context's operations, or two of them at once (`join!`), is refused the same
+//! way.
 //!
 //! Programs also report software events (a lock acquired, released) with
 //! [`Ctx::event`]; they cost nothing in simulated time and feed the monitors
@@ -155,6 +156,8 @@ impl Future for Op<'_> {
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u64> {
         let this = &mut *self;
         if let Some(step) = this.step.take() {
+            // One operation at a time: a core does one thing at once.
+            assert!(this.port.asked.get().is_none(), "two operations awaited at once (a core issues one at a time)");
             this.port.asked.set(Some(step));
             this.port.value.set(None);
             return Poll::Pending;
@@ -374,6 +377,22 @@ mod tests {
             }
             other => panic!("expected core 1's failure, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn two_operations_at_once_are_refused() {
+        // A core issues one operation at a time: polling two together would
+        // lose one of them, so the run fails instead.
+        let mut p = Programs::new(1, |ctx| async move {
+            let mut a = std::pin::pin!(ctx.load(0x40));
+            let mut b = std::pin::pin!(ctx.load(0x80));
+            std::future::poll_fn(|cx| {
+                let _ = a.as_mut().poll(cx);
+                b.as_mut().poll(cx)
+            })
+            .await;
+        });
+        assert!(matches!(machine(1).run(&mut p), Err(SimError::Frontend(FrontendError::Failed { core: 0, .. }))));
     }
 
     #[test]

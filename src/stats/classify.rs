@@ -8,8 +8,10 @@
 //!   core's write (an Inv or a Fwd-GetM), whether the copy was settled or still
 //!   on its way (`IS_D`); true when the missing access touches a word some other
 //!   core wrote between the loss and the miss being served (so the miss brings
-//!   that value in), false otherwise. The split is therefore decided when the
-//!   miss completes ([`MissClassifier::completed`]), not when it is issued;
+//!   that value in), false otherwise; if the fill itself is invalidated on its
+//!   way (`IS_D_I`), stores after that Inv are not in it and do not count for
+//!   this miss. A failed compare-and-swap writes nothing. The split is decided
+//!   when the miss completes ([`MissClassifier::completed`]), not when issued;
 //! * `capacity`: a fully associative LRU cache of the same capacity, fed with this
 //!   core's accesses, would also miss;
 //! * `conflict`: the rest.
@@ -34,7 +36,7 @@ use crate::engine::counters::Stats;
 use crate::engine::observe::{Finding, Hit, Observer, View};
 use crate::model::LineAddr;
 use crate::model::network::Cycle;
-use crate::model::{Access, Note};
+use crate::model::{Access, MemOp, Note};
 use crate::protocol::l1_table::{CopyLoss, copy_loss};
 use crate::reuse::{FullyAssociativeLru, Reuse};
 
@@ -74,6 +76,10 @@ struct CoreView {
     /// A sharing miss in flight: the line, its loss slot and the word it
     /// touches; [`MissClassifier::completed`] decides true or false sharing.
     in_flight: Option<(LineAddr, u32, usize)>,
+    /// The miss in flight lost its line again before its fill arrived (an Inv
+    /// overtaking the data, `IS_D_I`) at this key: stores from then on were
+    /// ordered after the fill's data, so they cannot be in it.
+    cutoff: u64,
     /// Lines this core stored to (two-way sets, hashed by line), each with the
     /// `epoch` it did so in and the words it stored to there since, or all ones
     /// if no core had lost the line: a repeat store changes nothing (a core's
@@ -164,6 +170,7 @@ impl MissClassifier {
                     seen: FxHashSet::default(),
                     classes: MissClasses::default(),
                     in_flight: None,
+                    cutoff: u64::MAX,
                     memo: [[(0, u64::MAX, 0); 2]; MEMO],
                 })
                 .collect(),
@@ -234,12 +241,14 @@ impl MissClassifier {
     /// between the loss and now.
     #[inline]
     pub fn completed(&mut self, core: u16, key: u64) {
-        let Some((line, slot, word)) = self.cores[core as usize].in_flight.take() else {
+        let view = &mut self.cores[core as usize];
+        let Some((line, slot, word)) = view.in_flight.take() else {
             return;
         };
+        let until = key.min(std::mem::replace(&mut view.cutoff, u64::MAX));
         let first_store = self.lost.keys(slot)[word];
         self.release(line, slot);
-        let class = if first_store <= key { Class::TrueSharing } else { Class::FalseSharing };
+        let class = if first_store <= until { Class::TrueSharing } else { Class::FalseSharing };
         self.count(core, class);
     }
 
@@ -323,8 +332,13 @@ impl MissClassifier {
         remember(set, line, self.epoch, bit);
     }
 
-    /// `core`'s valid copy of `line` was taken away by another core's write.
-    pub fn lost(&mut self, core: u16, line: LineAddr) {
+    /// `core`'s valid copy of `line` (or its fill in flight) was taken away by
+    /// another core's write, at `key` in the simulation's order.
+    pub fn lost(&mut self, core: u16, line: LineAddr, key: u64) {
+        let view = &mut self.cores[core as usize];
+        if view.in_flight.is_some_and(|(l, _, _)| l == line) {
+            view.cutoff = view.cutoff.min(key);
+        }
         let losses = &mut self.lost;
         let existing = losses.lines.get(&line).and_then(|list| {
             list.iter().copied().find(|&s| losses.core[s as usize] == core && !losses.pending[s as usize])
@@ -349,6 +363,14 @@ impl MissClassifier {
     }
 }
 
+/// Whether an access that performed a store wrote anything another core could
+/// read: a compare-and-swap that failed (the word was not `expected`) wrote
+/// nothing new, so it takes no part in true sharing.
+#[inline]
+fn writes(op: MemOp, loaded: u64) -> bool {
+    !matches!(op, MemOp::CompareExchange { expected, .. } if loaded != expected)
+}
+
 /// The classifier as the engine's observer.
 impl Observer for MissClassifier {
     #[inline]
@@ -357,7 +379,7 @@ impl Observer for MissClassifier {
         if !h.reuse.is_known() {
             self.access(h.core, h.addr, false, h.reuse);
         }
-        if h.writes {
+        if h.writes && writes(h.op, h.loaded) {
             self.store(h.core, h.addr, order_key(h.at, Some(h.core)));
         }
         Ok(())
@@ -381,11 +403,13 @@ impl Observer for MissClassifier {
         for note in notes {
             match *note {
                 Note::L1Transition { core, from, event, line, to } => match copy_loss(from, event, to) {
-                    CopyLoss::Lost => self.lost(core, line),
+                    CopyLoss::Lost => self.lost(core, line, order_key(cycle, None)),
                     CopyLoss::Kept => self.unlost(core, line),
                     CopyLoss::None => {}
                 },
-                Note::Performed { core, addr, stored: Some(_), .. } => self.store(core, addr, order_key(cycle, None)),
+                Note::Performed { core, addr, op, loaded, stored: Some(_), .. } if writes(op, loaded) => {
+                    self.store(core, addr, order_key(cycle, None))
+                }
                 Note::Completed { core, .. } => self.completed(core, order_key(cycle, None)),
                 _ => {}
             }
@@ -414,7 +438,7 @@ mod tests {
         let mut cl = MissClassifier::new(2, 4, 1024);
         let line_base = 5 * 1024;
         cl.access(1, line_base, true, Reuse::UNKNOWN);
-        cl.lost(1, 5);
+        cl.lost(1, 5, 0);
         cl.store(0, line_base + 6 * 8, order_key(2, Some(0)));
         cl.store(0, line_base + 70 * 8, order_key(3, Some(0)));
         cl.access(1, line_base + 70 * 8, true, Reuse::UNKNOWN);
@@ -423,7 +447,7 @@ mod tests {
         assert_eq!(cl.classes(1).true_sharing, 1);
         // And a store after the miss was served, in simulated time, does not
         // count, though it reaches the classifier first (a core running ahead).
-        cl.lost(1, 5);
+        cl.lost(1, 5, 0);
         cl.store(0, line_base + 8, order_key(9, Some(0)));
         cl.access(1, line_base + 8, true, Reuse::UNKNOWN);
         cl.completed(1, order_key(8, None));
@@ -439,23 +463,43 @@ mod tests {
         let mut cl = MissClassifier::new(2, 4, 64);
         cl.access(1, 64, true, Reuse::UNKNOWN);
         cl.completed(1, order_key(2, None));
-        cl.lost(1, 1);
+        cl.lost(1, 1, 0);
         cl.access(1, 64, true, Reuse::UNKNOWN);
         cl.store(0, 64, order_key(4, None));
         // Lost again while in flight (an Inv overtaking the fill): a second loss.
-        cl.lost(1, 1);
-        cl.completed(1, order_key(5, None));
+        cl.lost(1, 1, order_key(5, None));
+        cl.completed(1, order_key(6, None));
         assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 0));
         // The second loss waits for the next miss; no store to word 1 since.
         cl.access(1, 72, true, Reuse::UNKNOWN);
         cl.completed(1, order_key(7, None));
         assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 1));
         // A loss undone (an exclusive grant proved the Inv stale) leaves no trace.
-        cl.lost(1, 1);
+        cl.lost(1, 1, order_key(8, None));
         cl.unlost(1, 1);
         cl.access(1, 72, true, Reuse::new(false, true));
         cl.completed(1, order_key(9, None));
         assert_eq!(cl.classes(1).conflict, 1);
+    }
+
+    #[test]
+    fn a_store_after_the_fill_was_invalidated_on_its_way_is_not_in_it() {
+        // Core 1's miss on a line it lost is in flight when an Inv overtakes its
+        // fill (`IS_D_I`): the writer's GetM was ordered after core 1's GetS, so
+        // the writer's store, performed before the fill arrives, is not in the
+        // fill. The miss is false sharing; the store counts for the next miss.
+        let mut cl = MissClassifier::new(2, 4, 64);
+        cl.access(1, 64, true, Reuse::UNKNOWN);
+        cl.completed(1, order_key(1, None));
+        cl.lost(1, 1, order_key(2, None));
+        cl.access(1, 72, true, Reuse::UNKNOWN);
+        cl.lost(1, 1, order_key(4, None));
+        cl.store(0, 72, order_key(5, None));
+        cl.completed(1, order_key(6, None));
+        assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (0, 1));
+        cl.access(1, 72, true, Reuse::UNKNOWN);
+        cl.completed(1, order_key(8, None));
+        assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 1));
     }
 
     #[test]
@@ -470,7 +514,7 @@ mod tests {
         let mut cl = MissClassifier::new(3, 4, 64);
         let addr = |l: u64, word: u64| l * 64 + word * 8;
         cl.access(2, addr(other, 0), true, Reuse::UNKNOWN);
-        cl.lost(2, other);
+        cl.lost(2, other, 0);
         cl.access(1, addr(line, 3), true, Reuse::UNKNOWN);
         for t in 3..6 {
             cl.store(0, addr(line, 3), order_key(t, Some(0)));
@@ -478,7 +522,7 @@ mod tests {
         }
         // Core 1 loses line 5: core 0's next store to word 3 is a true-sharing
         // write for core 1, however often the memo saw that word before.
-        cl.lost(1, line);
+        cl.lost(1, line, 0);
         cl.store(0, addr(line, 3), order_key(7, Some(0)));
         cl.access(1, addr(line, 3), true, Reuse::UNKNOWN);
         cl.completed(1, order_key(9, None));

@@ -538,7 +538,7 @@ impl BinCoreDecoder {
         let first_index = before + first as u64;
         for (i, r) in tail.into_iter().enumerate() {
             let index = first_index + i as u64;
-            let bad = |what| self.err(BinErrorKind::BadAccess { core: self.core, index, what });
+            let bad = |what| TraceError::BinRecord { path: self.path.clone(), core: self.core, index, what };
             if r.op.is_some() && needs_split(r.addr, r.size, line) && self.dist.capacity.is_some() && r.size != 0 {
                 // Its one distance cannot describe several lines.
                 return Err(bad("an access spanning lines of the size its reuse distances are for; convert it again"));
@@ -594,7 +594,7 @@ impl CoreDecoder for BinCoreDecoder {
         for (i, r) in out[start..].iter().enumerate() {
             self.cycles = add_cycles(self.cycles, r.gap).ok_or_else(|| {
                 let index = self.decoded - (new - i) as u64;
-                self.err(BinErrorKind::BadAccess { core: self.core, index, what: TOO_MANY_CYCLES })
+                TraceError::BinRecord { path: self.path.clone(), core: self.core, index, what: TOO_MANY_CYCLES }
             })?;
         }
         self.split_spanning(out, start)?;
@@ -619,6 +619,8 @@ pub(crate) struct BinWriter {
     distances: Option<(u32, StackDistances)>,
     /// An access spanning distance lines was stored split.
     split: bool,
+    /// Records pushed for the current core (before any split).
+    inputs: u64,
     pieces: Vec<Record>,
 }
 
@@ -642,6 +644,7 @@ impl BinWriter {
             buf: Vec::with_capacity(2 * IO_BUF),
             distances: distance_line.map(|line| (line.trailing_zeros(), StackDistances::new())),
             split: false,
+            inputs: 0,
             pieces: Vec::new(),
         };
         w.buf.resize(header_len(cores) as usize, 0);
@@ -652,6 +655,7 @@ impl BinWriter {
     /// spans distance lines is stored as one record per line, each with its
     /// own distance.
     pub fn push(&mut self, r: &Record) -> Result<(), TraceError> {
+        self.inputs += 1;
         if let Some((shift, _)) = self.distances
             && r.op.is_some()
             && needs_split(r.addr, r.size, 1 << shift)
@@ -660,7 +664,7 @@ impl BinWriter {
             pieces.clear();
             let split = push_split(&mut pieces, *r, 1 << shift);
             if let Err(e) = split {
-                let (core, index) = (self.sections.len(), self.count);
+                let (core, index) = (self.sections.len(), self.inputs - 1);
                 let path = self.temp.dest().to_path_buf();
                 return Err(TraceError::Unrepresentable {
                     path,
@@ -700,6 +704,7 @@ impl BinWriter {
         self.sections.push(Section { offset: self.start, len: self.offset - self.start, records: self.count });
         self.start = self.offset;
         self.count = 0;
+        self.inputs = 0;
         self.prev = 0;
         if let Some((_, sd)) = &mut self.distances {
             *sd = StackDistances::new();

@@ -63,8 +63,6 @@ pub enum BinErrorKind {
     Corrupt(&'static str),
     #[error("core {core}'s section holds {found} records, the header says {expected}")]
     CountMismatch { core: usize, expected: u64, found: u64 },
-    #[error("core {core}'s record {index} (counting from 0): expected {what}")]
-    BadAccess { core: usize, index: u64, what: &'static str },
 }
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -136,6 +134,11 @@ pub enum TraceError {
 
     #[error("{}: byte {offset}: {kind}", path.display())]
     Bin { path: PathBuf, offset: u64, kind: BinErrorKind },
+
+    /// A well-formed bin record a replay cannot take (its byte offset is not
+    /// kept once decoded, so the record is named by its place in its core).
+    #[error("{}: core {core}'s record {index} (counting from 0): expected {what}", path.display())]
+    BinRecord { path: PathBuf, core: usize, index: u64, what: &'static str },
 
     #[error("{}: cannot write: {source}", path.display())]
     Write { path: PathBuf, source: Arc<io::Error> },

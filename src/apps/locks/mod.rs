@@ -160,7 +160,8 @@ impl LockRun {
             word: mem.word(),
             serving: mem.word(),
             slots: mem.padded(n),
-            nodes: mem.padded(n),
+            // An MCS node is two words (locked, next): a line each, at least 16 bytes.
+            nodes: mem.lines(n * (16 / line).max(1)),
             spares: mem.padded(n),
             line,
         };
@@ -278,7 +279,7 @@ async fn lock_loop(ctx: Ctx, algo: Algo, l: Layout, entries: u64, cs_cycles: Cyc
             }
             Algo::Ticket => ticket = ticket::acquire(&ctx, l.word, l.serving).await,
             Algo::Anderson => ticket = anderson::acquire(&ctx, l.word, l.slots, n, l.line).await,
-            Algo::Mcs => mcs::acquire(&ctx, l.word, l.nodes + me * l.line).await,
+            Algo::Mcs => mcs::acquire(&ctx, l.word, l.nodes + me * l.line.max(16)).await,
             Algo::Clh => clh::acquire(&ctx, l.word, &mut clh_nodes).await,
         }
         ctx.event(SwEventKind::Acquired);
@@ -292,7 +293,7 @@ async fn lock_loop(ctx: Ctx, algo: Algo, l: Layout, entries: u64, cs_cycles: Cyc
             Algo::Ttas | Algo::TtasBackoff | Algo::BrokenTtas => ttas::release(&ctx, l.word).await,
             Algo::Ticket => ticket::release(&ctx, l.serving, ticket).await,
             Algo::Anderson => anderson::release(&ctx, l.slots, n, l.line, ticket).await,
-            Algo::Mcs => mcs::release(&ctx, l.word, l.nodes + me * l.line).await,
+            Algo::Mcs => mcs::release(&ctx, l.word, l.nodes + me * l.line.max(16)).await,
             Algo::Clh => clh::release(&ctx, &mut clh_nodes).await,
         }
     }
