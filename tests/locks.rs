@@ -163,3 +163,27 @@ fn a_crashed_waiter_blocks_a_queue_lock_and_a_pause_only_delays() {
     assert!(paused.violations.is_empty() && paused.counter == 200);
     assert!(paused.longest_wait >= 10_000, "{}", paused.longest_wait);
 }
+
+#[test]
+fn what_each_operation_costs_is_charged_to_it() {
+    // Every coherence message is charged to the phase its requester core was
+    // in, so the acquire and release rows never add up to more than the run's
+    // messages. And the scaling shows per operation: a ticket release writes
+    // the `serving` line every waiter reads, so it invalidates each of them (an
+    // Inv and an Inv-Ack per waiter: about 2 more messages per added core); an
+    // MCS release clears one waiter's own flag, the same at any width.
+    let cost = |algo, cores| {
+        let r = run(algo, cores, 320, Protocol::Mesi, Topology::Crossbar, 1).run().unwrap();
+        let total: u64 = r.stats.msg_count.iter().sum();
+        let charged: f64 = r.ops.iter().map(|o| o.coherence_messages * o.count as f64).sum();
+        assert!(charged <= total as f64 + 1e-9, "{algo}: {charged} > {total}");
+        assert!(r.ops.iter().all(|o| o.count == 320), "{algo}: {:?}", r.ops);
+        (r.ops[0].coherence_messages, r.ops[1].coherence_messages)
+    };
+    let (_, ticket4) = cost(Algo::Ticket, 4);
+    let (_, ticket16) = cost(Algo::Ticket, 16);
+    assert!(ticket16 - ticket4 > 1.5 * 12.0, "ticket release: {ticket4:.1} -> {ticket16:.1}");
+    let (_, mcs4) = cost(Algo::Mcs, 4);
+    let (_, mcs16) = cost(Algo::Mcs, 16);
+    assert!((mcs16 - mcs4).abs() < 0.5, "MCS release: {mcs4:.2} -> {mcs16:.2}");
+}

@@ -206,6 +206,7 @@ fn row_json(a: &LockArgs, algo: Algo, cores: usize, r: &LockReport) -> Value {
         "software": {"messages": 0, "by_kind": {}},
         "coherence": {"messages": messages, "invalidations": s.invalidations, "by_type": by_type},
         "primitives": {"hardware": hardware, "software": software},
+        "software_ops": r.ops,
         "per_handoff": {
             "cycles": s.cycles as f64 / handoffs,
             "coherence_messages": messages as f64 / handoffs,
@@ -252,6 +253,18 @@ fn table(a: &LockArgs, algo: Algo, rows: &[Value]) -> String {
             if hw + sw > 0 {
                 s += &format!("  {:<4} {:<36} {:>17} {:>21}\n", p.tag(), p.name(), hw, sw);
             }
+        }
+        s += "\nwhat each software operation cost, on average (messages its requests caused):\n";
+        s += "  operation  primitive      count   coherence messages     cycles\n";
+        for op in last["software_ops"].as_array().into_iter().flatten() {
+            s += &format!(
+                "  {:<10} {:<9} {:>10} {:>20.2} {:>10.1}\n",
+                op["op"].as_str().unwrap_or(""),
+                op["primitive"].as_str().unwrap_or(""),
+                op["count"],
+                op["coherence_messages"].as_f64().unwrap_or(0.0),
+                op["cycles"].as_f64().unwrap_or(0.0),
+            );
         }
     }
     s

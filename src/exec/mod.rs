@@ -21,6 +21,7 @@
 //! (`exec::monitor`) that check software properties on every run.
 
 pub mod alloc;
+pub mod cost;
 pub mod fault;
 pub mod monitor;
 
@@ -53,6 +54,8 @@ pub enum SwEventKind {
     Acquired,
     /// The core gives the lock up (its release is about to be issued).
     Releasing,
+    /// The core's release is done.
+    Released,
 }
 
 /// One core's side of the executor: the operation its future asked for, the
@@ -75,6 +78,8 @@ pub struct Ctx {
     port: Rc<Port>,
     id: usize,
     cores: usize,
+    /// Where the core's coherence messages are charged (see `cost`).
+    phases: Option<cost::Phases>,
 }
 
 impl Ctx {
@@ -95,6 +100,9 @@ impl Ctx {
 
     /// Reports a software event at the current cycle (costs no time).
     pub fn event(&self, kind: SwEventKind) {
+        if let Some(p) = &self.phases {
+            p[self.id].set(cost::Phase::after(kind));
+        }
         self.port.events.borrow_mut().push((self.port.now.get(), kind));
     }
 
@@ -192,7 +200,17 @@ struct Slot {
 
 impl Programs {
     /// `make(ctx)` builds core `c`'s program, for `cores` cores.
-    pub fn new<F, Fut>(cores: usize, mut make: F) -> Self
+    pub fn new<F, Fut>(cores: usize, make: F) -> Self
+    where
+        F: FnMut(Ctx) -> Fut,
+        Fut: Future<Output = ()> + 'static,
+    {
+        Programs::with_phases(cores, None, make)
+    }
+
+    /// `new`, with each core's events setting its phase in `phases` (for
+    /// charging coherence messages to software operations, `cost::OpCost`).
+    pub fn with_phases<F, Fut>(cores: usize, phases: Option<cost::Phases>, mut make: F) -> Self
     where
         F: FnMut(Ctx) -> Fut,
         Fut: Future<Output = ()> + 'static,
@@ -200,7 +218,7 @@ impl Programs {
         let cores: Vec<Slot> = (0..cores)
             .map(|id| {
                 let port = Rc::new(Port::default());
-                let ctx = Ctx { port: port.clone(), id, cores };
+                let ctx = Ctx { port: port.clone(), id, cores, phases: phases.clone() };
                 Slot { program: Some(Box::pin(make(ctx))), port }
             })
             .collect();

@@ -30,7 +30,7 @@ pub fn mutual_exclusion(events: &[SwEvent]) -> Vec<Finding> {
     let mut found = Vec::new();
     for e in sorted {
         match e.kind {
-            SwEventKind::Acquiring => {}
+            SwEventKind::Acquiring | SwEventKind::Released => {}
             SwEventKind::Acquired => {
                 if !holders.is_empty() {
                     let mut cores: Vec<usize> = holders.keys().copied().collect();

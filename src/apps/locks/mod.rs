@@ -17,6 +17,7 @@ use std::fmt;
 use crate::config::SystemConfig;
 use crate::engine::{RunOptions, SimError, Simulator};
 use crate::exec::alloc::Alloc;
+use crate::exec::cost::{self, OpCost, Phase};
 use crate::exec::fault::Plan;
 use crate::exec::monitor::{self, Finding};
 use crate::exec::{Ctx, Programs, SwEventKind};
@@ -133,6 +134,55 @@ pub struct LockReport {
     pub events_hash: u64,
     /// With `LockRun::record`: each core's accesses as trace records.
     pub recording: Option<Vec<Vec<crate::trace::Record>>>,
+    /// What each software operation kind cost on average.
+    pub ops: Vec<OpCostRow>,
+}
+
+/// One software operation kind's average cost, from the run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct OpCostRow {
+    pub op: &'static str,
+    /// The primitive tag the operation is made of.
+    pub primitive: &'static str,
+    pub count: u64,
+    /// Coherence messages its requests caused (see `exec::cost`), per operation.
+    pub coherence_messages: f64,
+    /// Cycles from its start to its end, per operation.
+    pub cycles: f64,
+}
+
+/// The acquires' and releases' average cost: cycles from `Acquiring` to
+/// `Acquired` and from `Releasing` to `Released`, messages charged to those
+/// phases.
+fn op_costs(algo: Algo, events: &[crate::exec::SwEvent], messages: &[u64; 4]) -> Vec<OpCostRow> {
+    let (acq, rel) = algo.primitives();
+    let mut rows = Vec::new();
+    for (op, tag, start, end, phase) in [
+        ("acquire", acq.tag(), SwEventKind::Acquiring, SwEventKind::Acquired, Phase::Acquire),
+        ("release", rel.tag(), SwEventKind::Releasing, SwEventKind::Released, Phase::Release),
+    ] {
+        let mut since = std::collections::BTreeMap::new();
+        let (mut count, mut cycles) = (0u64, 0u64);
+        for e in events {
+            if e.kind == start {
+                since.insert(e.core, e.cycle);
+            } else if e.kind == end
+                && let Some(t) = since.remove(&e.core)
+            {
+                count += 1;
+                cycles += e.cycle - t;
+            }
+        }
+        let per = |x: u64| if count == 0 { 0.0 } else { x as f64 / count as f64 };
+        rows.push(OpCostRow {
+            op,
+            primitive: tag,
+            count,
+            coherence_messages: per(messages[phase as usize]),
+            cycles: per(cycles),
+        });
+    }
+    rows
 }
 
 /// Where a lock's words live.
@@ -167,7 +217,8 @@ impl LockRun {
         };
         let per_core: Vec<u64> = (0..n).map(|c| self.entries / n + u64::from(c < self.entries % n)).collect();
         let (algo, cs_cycles, seed) = (self.algo, self.cs_cycles, self.cfg.seed);
-        let mut programs = Programs::new(cores, |ctx| {
+        let phases = cost::phases(cores);
+        let mut programs = Programs::with_phases(cores, Some(phases.clone()), |ctx| {
             let entries = per_core[ctx.id()];
             lock_loop(ctx, algo, layout, entries, cs_cycles, seed)
         });
@@ -176,11 +227,12 @@ impl LockRun {
             programs.record();
         }
         let opts = RunOptions { jitter: self.jitter, max_cycles: self.max_cycles, ..Default::default() };
-        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, Checker::new(cores));
+        let observers = (Checker::new(cores), OpCost::new(phases));
+        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, observers);
         sim.run(&mut programs)?;
         // The counter's final value: the last store performed to it (the
         // checker's golden memory, which the data-value check holds every copy to).
-        let counter = sim.observer().golden(layout.counter);
+        let counter = sim.observer().0.golden(layout.counter);
         let mut violations = monitor::mutual_exclusion(&programs.events);
         // Every critical section that released stored its increment; a core that
         // crashed after its store but before its release adds one more.
@@ -209,6 +261,7 @@ impl LockRun {
             software_primitives: software,
             counter,
             events_hash: events_hash(&programs.events),
+            ops: op_costs(algo, &programs.events, &sim.observer().1.messages),
             recording: programs.recording(),
         })
     }
@@ -222,6 +275,7 @@ fn events_hash(events: &[crate::exec::SwEvent]) -> u64 {
             SwEventKind::Acquiring => 1,
             SwEventKind::Acquired => 2,
             SwEventKind::Releasing => 3,
+            SwEventKind::Released => 4,
         };
         for x in [e.core as u64, e.cycle, kind] {
             for b in x.to_le_bytes() {
@@ -246,7 +300,7 @@ fn longest_wait(events: &[crate::exec::SwEvent]) -> Cycle {
                     longest = longest.max(e.cycle - t);
                 }
             }
-            SwEventKind::Releasing => {}
+            SwEventKind::Releasing | SwEventKind::Released => {}
         }
     }
     longest
@@ -296,5 +350,6 @@ async fn lock_loop(ctx: Ctx, algo: Algo, l: Layout, entries: u64, cs_cycles: Cyc
             Algo::Mcs => mcs::release(&ctx, l.word, l.nodes + me * l.line.max(16)).await,
             Algo::Clh => clh::release(&ctx, &mut clh_nodes).await,
         }
+        ctx.event(SwEventKind::Released);
     }
 }
