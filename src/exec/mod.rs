@@ -65,6 +65,8 @@ pub enum SwEventKind {
 struct Port {
     /// The step the future asked for and the executor has not handed out.
     asked: Cell<Option<Step>>,
+    /// `asked` holds a step (a flag, so checking it copies no step).
+    busy: Cell<bool>,
     /// The value of the core's last completed access, not yet taken.
     value: Cell<Option<u64>>,
     now: Cell<Cycle>,
@@ -165,7 +167,7 @@ impl Future for Op<'_> {
         let this = &mut *self;
         if let Some(step) = this.step.take() {
             // One operation at a time: a core does one thing at once.
-            assert!(this.port.asked.get().is_none(), "two operations awaited at once (a core issues one at a time)");
+            assert!(!this.port.busy.replace(true), "two operations awaited at once (a core issues one at a time)");
             this.port.asked.set(Some(step));
             this.port.value.set(None);
             return Poll::Pending;
@@ -328,7 +330,7 @@ impl Programs {
                 slot.program = None;
                 Ok(Step::Done)
             }
-            Ok(Poll::Pending) => match port.asked.take() {
+            Ok(Poll::Pending) => match port.busy.replace(false).then(|| port.asked.take()).flatten() {
                 Some(step) => Ok(step),
                 None => {
                     let what = "the program awaited something other than its core's operations".to_string();
