@@ -233,15 +233,35 @@ fn table(a: &LockArgs, algo: Algo, rows: &[Value]) -> String {
         let h = &r["per_handoff"];
         s += &format!(
             "  {:>5} {:>11} {:>20.1} {:>11.2} {:>8.2} {:>8.2} {:>14} {:>12}\n",
-            r["cores"],
-            r["cycles"],
+            r["cores"].as_u64().unwrap_or(0),
+            r["cycles"].as_u64().unwrap_or(0),
             h["cycles"].as_f64().unwrap_or(0.0),
             h["coherence_messages"].as_f64().unwrap_or(0.0),
             h["invalidations"].as_f64().unwrap_or(0.0),
             h["misses"].as_f64().unwrap_or(0.0),
-            r["longest_wait"],
+            r["longest_wait"].as_u64().unwrap_or(0),
             r["violations"].as_array().map_or(0, Vec::len),
         );
+    }
+    // One run: its traffic per hand-off, by message type and by primitive.
+    if let [r] = rows {
+        let per = |n: &Value| n.as_f64().unwrap_or(0.0) / a.entries as f64;
+        let by_type: Vec<String> = r["coherence"]["by_type"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, n)| format!("{k} {:.2}", per(n)))
+            .collect();
+        let by_tag: Vec<String> = r["primitives"]["hardware"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, n)| format!("{k} {:.2}", per(n)))
+            .collect();
+        s += &format!("\n  per hand-off, coherence messages by type: {}\n", by_type.join(", "));
+        s += &format!("  per hand-off, coherence messages by primitive: {}\n", by_tag.join(", "));
+        let spread = r["entries_per_core"].as_array().map_or(0, Vec::len);
+        s += &format!("  entries per core: {} (over {spread} cores)\n", r["entries_per_core"]);
     }
     if a.primitives {
         let last = &rows[rows.len() - 1];
@@ -250,9 +270,7 @@ fn table(a: &LockArgs, algo: Algo, rows: &[Value]) -> String {
         for p in Primitive::ALL {
             let hw = last["primitives"]["hardware"][p.tag()].as_u64().unwrap_or(0);
             let sw = last["primitives"]["software"][p.tag()].as_u64().unwrap_or(0);
-            if hw + sw > 0 {
-                s += &format!("  {:<4} {:<36} {:>17} {:>21}\n", p.tag(), p.name(), hw, sw);
-            }
+            s += &format!("  {:<4} {:<36} {:>17} {:>21}\n", p.tag(), p.name(), hw, sw);
         }
         s += "\nwhat each software operation cost, on average (messages its requests caused):\n";
         s += "  operation  primitive      count   coherence messages     cycles\n";
@@ -261,7 +279,7 @@ fn table(a: &LockArgs, algo: Algo, rows: &[Value]) -> String {
                 "  {:<10} {:<9} {:>10} {:>20.2} {:>10.1}\n",
                 op["op"].as_str().unwrap_or(""),
                 op["primitive"].as_str().unwrap_or(""),
-                op["count"],
+                op["count"].as_u64().unwrap_or(0),
                 op["coherence_messages"].as_f64().unwrap_or(0.0),
                 op["cycles"].as_f64().unwrap_or(0.0),
             );
