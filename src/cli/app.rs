@@ -245,21 +245,18 @@ fn table(a: &LockArgs, algo: Algo, rows: &[Value]) -> String {
     }
     // One run: its traffic per hand-off, by message type and by primitive.
     if let [r] = rows {
-        let per = |n: &Value| n.as_f64().unwrap_or(0.0) / a.entries as f64;
-        let by_type: Vec<String> = r["coherence"]["by_type"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, n)| format!("{k} {:.2}", per(n)))
-            .collect();
-        let by_tag: Vec<String> = r["primitives"]["hardware"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, n)| format!("{k} {:.2}", per(n)))
-            .collect();
-        s += &format!("\n  per hand-off, coherence messages by type: {}\n", by_type.join(", "));
-        s += &format!("  per hand-off, coherence messages by primitive: {}\n", by_tag.join(", "));
+        // A map of counts, each divided by the hand-offs.
+        let per_handoff = |counts: &Value| -> String {
+            let each = counts.as_object().into_iter().flatten();
+            let listed: Vec<String> =
+                each.map(|(k, n)| format!("{k} {:.2}", n.as_f64().unwrap_or(0.0) / a.entries as f64)).collect();
+            listed.join(", ")
+        };
+        s += &format!("\n  per hand-off, coherence messages by type: {}\n", per_handoff(&r["coherence"]["by_type"]));
+        s += &format!(
+            "  per hand-off, coherence messages by primitive: {}\n",
+            per_handoff(&r["primitives"]["hardware"])
+        );
         let spread = r["entries_per_core"].as_array().map_or(0, Vec::len);
         s += &format!("  entries per core: {} (over {spread} cores)\n", r["entries_per_core"]);
     }
