@@ -163,6 +163,7 @@ pub struct Op<'a> {
 impl Future for Op<'_> {
     type Output = u64;
 
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u64> {
         let this = &mut *self;
         if let Some(step) = this.step.take() {
@@ -178,12 +179,14 @@ impl Future for Op<'_> {
     }
 }
 
-/// A program: an async function of its core's context.
-pub type Program = Pin<Box<dyn Future<Output = ()>>>;
+/// A program: an async function of its core's context. Every core's program
+/// has one type `P` (the future its maker returns), so the executor polls it
+/// without dynamic dispatch.
+pub type Program<P> = Pin<Box<P>>;
 
 /// The programs of every core as the engine's front end.
-pub struct Programs {
-    cores: Vec<Slot>,
+pub struct Programs<P: Future<Output = ()>> {
+    cores: Vec<Slot<P>>,
     /// Every software event, in the order the engine reached them.
     pub events: Vec<SwEvent>,
     /// The faults injected into the programs.
@@ -195,29 +198,27 @@ pub struct Programs {
     pending_gap: Vec<Cycle>,
 }
 
-struct Slot {
-    program: Option<Program>,
+struct Slot<P> {
+    program: Option<Program<P>>,
     port: Rc<Port>,
 }
 
-impl Programs {
+impl<P: Future<Output = ()>> Programs<P> {
     /// `make(ctx)` builds core `c`'s program, for `cores` cores.
-    pub fn new<F, Fut>(cores: usize, make: F) -> Self
+    pub fn new<F>(cores: usize, make: F) -> Self
     where
-        F: FnMut(Ctx) -> Fut,
-        Fut: Future<Output = ()> + 'static,
+        F: FnMut(Ctx) -> P,
     {
         Programs::with_phases(cores, None, make)
     }
 
     /// `new`, with each core's events setting its phase in `phases` (for
     /// charging coherence messages to software operations, `cost::OpCost`).
-    pub fn with_phases<F, Fut>(cores: usize, phases: Option<cost::Phases>, mut make: F) -> Self
+    pub fn with_phases<F>(cores: usize, phases: Option<cost::Phases>, mut make: F) -> Self
     where
-        F: FnMut(Ctx) -> Fut,
-        Fut: Future<Output = ()> + 'static,
+        F: FnMut(Ctx) -> P,
     {
-        let cores: Vec<Slot> = (0..cores)
+        let cores: Vec<Slot<P>> = (0..cores)
             .map(|id| {
                 let port = Rc::new(Port::default());
                 let ctx = Ctx { port: port.clone(), id, cores, phases: phases.clone() };
@@ -274,7 +275,7 @@ impl Programs {
     }
 }
 
-impl Frontend for Programs {
+impl<P: Future<Output = ()>> Frontend for Programs<P> {
     fn next(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError> {
         match self.faults.verdict(core, now) {
             Verdict::Run => {}
@@ -299,7 +300,7 @@ impl Frontend for Programs {
     }
 }
 
-impl Programs {
+impl<P: Future<Output = ()>> Programs<P> {
     /// Polls core `core`'s program once: the step it asks for, or `Done`.
     fn poll(&mut self, core: usize, now: Cycle) -> Result<Step, FrontendError> {
         let slot = &mut self.cores[core];
