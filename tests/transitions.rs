@@ -204,6 +204,15 @@ fn no_more(t: &[&str], n: usize) -> Res<()> {
     if t.len() > n { Err(format!("unexpected {:?}", &t[n..])) } else { Ok(()) }
 }
 
+/// The values listed from the third token on (`none` for an empty list).
+fn values(t: &[&str]) -> Res<Vec<u64>> {
+    if t.get(2) == Some(&"none") {
+        no_more(t, 3)?;
+        return Ok(Vec::new());
+    }
+    t[2..].iter().map(|v| num(Some(v), "value")).collect()
+}
+
 fn check<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Res<()> {
     if got == want { Ok(()) } else { Err(format!("{what}: expected {want:?}, got {got:?}")) }
 }
@@ -370,22 +379,12 @@ fn expect(b: &Bench, t: &[&str]) -> Res<()> {
         }
         Some("completed") => {
             let c = b.core(t.get(1).ok_or("expect completed: missing core")?)?;
-            let want = if t.get(2) == Some(&"none") {
-                no_more(t, 3)?;
-                Vec::new()
-            } else {
-                t[2..].iter().map(|v| num(Some(v), "value")).collect::<Res<Vec<u64>>>()?
-            };
+            let want = values(t)?;
             check(&format!("values completed by core {c}"), b.completed(c as u16), want)
         }
         Some("windowed") => {
             let c = b.core(t.get(1).ok_or("expect windowed: missing core")?)?;
-            let want = if t.get(2) == Some(&"none") {
-                no_more(t, 3)?;
-                Vec::new()
-            } else {
-                t[2..].iter().map(|v| num(Some(v), "value")).collect::<Res<Vec<u64>>>()?
-            };
+            let want = values(t)?;
             let got: Vec<u64> = b
                 .notes
                 .iter()

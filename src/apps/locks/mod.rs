@@ -161,18 +161,8 @@ fn op_costs(algo: Algo, events: &[crate::exec::SwEvent], messages: &[u64; 4]) ->
         ("acquire", acq.tag(), SwEventKind::Acquiring, SwEventKind::Acquired, Phase::Acquire),
         ("release", rel.tag(), SwEventKind::Releasing, SwEventKind::Released, Phase::Release),
     ] {
-        let mut since = std::collections::BTreeMap::new();
-        let (mut count, mut cycles) = (0u64, 0u64);
-        for e in events {
-            if e.kind == start {
-                since.insert(e.core, e.cycle);
-            } else if e.kind == end
-                && let Some(t) = since.remove(&e.core)
-            {
-                count += 1;
-                cycles += e.cycle - t;
-            }
-        }
+        let took = durations(events, start, end);
+        let (count, cycles) = (took.len() as u64, took.iter().sum::<u64>());
         let per = |x: u64| if count == 0 { 0.0 } else { x as f64 / count as f64 };
         rows.push(OpCostRow {
             op,
@@ -246,11 +236,16 @@ impl LockRun {
                 what: format!("the shared counter ends at {counter}, but {released} critical sections completed"),
             });
         }
-        let longest_wait = longest_wait(&programs.events);
-        let (acq, rel) = algo.primitives();
-        let mut software = vec![(acq.tag(), self.entries), (rel.tag(), self.entries)];
-        if acq == rel {
-            software = vec![(acq.tag(), 2 * self.entries)];
+        let waits = durations(&programs.events, SwEventKind::Acquiring, SwEventKind::Acquired);
+        let longest_wait = waits.into_iter().max().unwrap_or(0);
+        let ops = op_costs(algo, &programs.events, &sim.observer().1.messages);
+        // Software operations by primitive, as many as the run completed.
+        let mut software: Vec<(&'static str, u64)> = Vec::new();
+        for op in &ops {
+            match software.iter_mut().find(|(tag, _)| *tag == op.primitive) {
+                Some((_, n)) => *n += op.count,
+                None => software.push((op.primitive, op.count)),
+            }
         }
         software.sort();
         Ok(LockReport {
@@ -261,49 +256,35 @@ impl LockRun {
             software_primitives: software,
             counter,
             events_hash: events_hash(&programs.events),
-            ops: op_costs(algo, &programs.events, &sim.observer().1.messages),
+            ops,
             recording: programs.recording(),
         })
     }
 }
 
-/// FNV-1a over the events, in order.
+/// A hash of the events, in order (FxHash: the same on every host and run).
 fn events_hash(events: &[crate::exec::SwEvent]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for e in events {
-        let kind = match e.kind {
-            SwEventKind::Acquiring => 1,
-            SwEventKind::Acquired => 2,
-            SwEventKind::Releasing => 3,
-            SwEventKind::Released => 4,
-        };
-        for x in [e.core as u64, e.cycle, kind] {
-            for b in x.to_le_bytes() {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        }
-    }
-    h
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    events.hash(&mut h);
+    h.finish()
 }
 
-/// The longest time from a core starting to acquire to holding the lock.
-fn longest_wait(events: &[crate::exec::SwEvent]) -> Cycle {
+/// How long each core took from a `start` event to its next `end` event, in
+/// the order they ended.
+fn durations(events: &[crate::exec::SwEvent], start: SwEventKind, end: SwEventKind) -> Vec<Cycle> {
     let mut since = std::collections::BTreeMap::new();
-    let mut longest = 0;
+    let mut took = Vec::new();
     for e in events {
-        match e.kind {
-            SwEventKind::Acquiring => {
-                since.insert(e.core, e.cycle);
-            }
-            SwEventKind::Acquired => {
-                if let Some(t) = since.remove(&e.core) {
-                    longest = longest.max(e.cycle - t);
-                }
-            }
-            SwEventKind::Releasing | SwEventKind::Released => {}
+        if e.kind == start {
+            since.insert(e.core, e.cycle);
+        } else if e.kind == end
+            && let Some(t) = since.remove(&e.core)
+        {
+            took.push(e.cycle - t);
         }
     }
-    longest
+    took
 }
 
 /// One core's program: `entries` times acquire, update the counter, release,
