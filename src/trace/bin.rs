@@ -72,16 +72,14 @@
 //! flags bit 1.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::error::{BinErrorKind, Codec, MAX_CORES, TraceError};
 use super::input::{self, IO_BUF, read_full};
 use super::record::{TOO_MANY_CYCLES, add_cycles, needs_split, push_split};
 use super::stream::CoreDecoder;
-use super::write::TempOut;
 use super::{Record, Reuse, TraceOp};
-use crate::reuse::StackDistances;
 
 pub const MAGIC: [u8; 8] = *b"\xC5COHTR\r\n";
 pub const VERSION: u16 = 1;
@@ -98,14 +96,14 @@ pub(crate) struct Section {
     pub records: u64,
 }
 
-fn header_len(cores: usize) -> u64 {
+pub(crate) fn header_len(cores: usize) -> u64 {
     (FIXED + ENTRY * cores) as u64
 }
 
 /// Flags bit 0: accesses carry reuse distances.
-const DISTANCES: u16 = 1;
+pub(crate) const DISTANCES: u16 = 1;
 /// Flags bit 1: accesses that spanned distance lines were stored split.
-const SPLIT: u16 = 2;
+pub(crate) const SPLIT: u16 = 2;
 
 /// What a bin file's header says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -602,287 +600,6 @@ impl CoreDecoder for BinCoreDecoder {
     }
 }
 
-/// Writes a bin file core by core: `push` a core's records, `end_core`, and
-/// after the last core `finish`, which fills in the section table and renames
-/// the finished file into place.
-pub(crate) struct BinWriter {
-    out: io::BufWriter<File>,
-    temp: TempOut,
-    cores: usize,
-    sections: Vec<Section>,
-    start: u64,
-    offset: u64,
-    count: u64,
-    prev: u64,
-    buf: Vec<u8>,
-    /// With reuse distances: the line size's log2 and the core's distances.
-    distances: Option<(u32, StackDistances)>,
-    /// An access spanning distance lines was stored split.
-    split: bool,
-    /// Records pushed for the current core (before any split).
-    inputs: u64,
-    pieces: Vec<Record>,
-}
-
-impl BinWriter {
-    /// With `distance_line`, every access carries its reuse distance for lines
-    /// of that many bytes (a power of two, at most 2^16).
-    pub fn create(path: &Path, cores: usize, distance_line: Option<u32>) -> Result<Self, TraceError> {
-        if let Some(line) = distance_line {
-            super::check_line_size(line)?;
-        }
-        let (temp, file) = TempOut::create(path)?;
-        let mut w = BinWriter {
-            out: io::BufWriter::with_capacity(IO_BUF, file),
-            temp,
-            cores,
-            sections: Vec::with_capacity(cores),
-            start: header_len(cores),
-            offset: header_len(cores),
-            count: 0,
-            prev: 0,
-            buf: Vec::with_capacity(2 * IO_BUF),
-            distances: distance_line.map(|line| (line.trailing_zeros(), StackDistances::new())),
-            split: false,
-            inputs: 0,
-            pieces: Vec::new(),
-        };
-        w.buf.resize(header_len(cores) as usize, 0);
-        Ok(w)
-    }
-
-    /// Appends a record to the current core. With distances, an access that
-    /// spans distance lines is stored as one record per line, each with its
-    /// own distance.
-    pub fn push(&mut self, r: &Record) -> Result<(), TraceError> {
-        self.inputs += 1;
-        if let Some((shift, _)) = self.distances
-            && r.op.is_some()
-            && needs_split(r.addr, r.size, 1 << shift)
-        {
-            let mut pieces = std::mem::take(&mut self.pieces);
-            pieces.clear();
-            let split = push_split(&mut pieces, *r, 1 << shift);
-            if let Err(e) = split {
-                let (core, index) = (self.sections.len(), self.inputs - 1);
-                let path = self.temp.dest().to_path_buf();
-                return Err(TraceError::Unrepresentable {
-                    path,
-                    format: super::Format::Bin,
-                    core,
-                    index,
-                    what: e.describe(),
-                });
-            }
-            self.split |= pieces.len() > 1;
-            for p in &pieces {
-                self.push_one(p)?;
-            }
-            self.pieces = pieces;
-            return Ok(());
-        }
-        self.push_one(r)
-    }
-
-    fn push_one(&mut self, r: &Record) -> Result<(), TraceError> {
-        let before = self.buf.len();
-        let reuse = match &mut self.distances {
-            Some((shift, sd)) if r.op.is_some() => Some(sd.access(r.addr >> *shift).map_or(0, |d| d + 1)),
-            _ => None,
-        };
-        encode(&mut self.buf, r, self.prev, reuse);
-        self.offset += (self.buf.len() - before) as u64;
-        self.prev = r.addr;
-        self.count += 1;
-        if self.buf.len() >= IO_BUF {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    pub fn end_core(&mut self) {
-        self.sections.push(Section { offset: self.start, len: self.offset - self.start, records: self.count });
-        self.start = self.offset;
-        self.count = 0;
-        self.inputs = 0;
-        self.prev = 0;
-        if let Some((_, sd)) = &mut self.distances {
-            *sd = StackDistances::new();
-        }
-    }
-
-    fn flush(&mut self) -> Result<(), TraceError> {
-        let r = self.out.write_all(&self.buf);
-        self.buf.clear();
-        r.map_err(|e| TraceError::write(self.temp.dest(), e))
-    }
-
-    pub fn finish(mut self) -> Result<(), TraceError> {
-        debug_assert_eq!(self.sections.len(), self.cores);
-        self.flush()?;
-        let mut header = Vec::with_capacity(header_len(self.cores) as usize);
-        header.extend_from_slice(&MAGIC);
-        header.extend_from_slice(&VERSION.to_le_bytes());
-        let split = if self.split { SPLIT } else { 0 };
-        let flags = self.distances.as_ref().map_or(0, |&(shift, _)| DISTANCES | split | (shift as u16) << 8);
-        header.extend_from_slice(&flags.to_le_bytes());
-        header.extend_from_slice(&(self.cores as u32).to_le_bytes());
-        for s in &self.sections {
-            for v in [s.offset, s.len, s.records] {
-                header.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        let dest = self.temp.dest().to_path_buf();
-        let wr = |e| TraceError::write(&dest, e);
-        self.out.seek(SeekFrom::Start(0)).map_err(wr)?;
-        self.out.write_all(&header).map_err(wr)?;
-        let file = self.out.into_inner().map_err(|e| wr(e.into_error()))?;
-        self.temp.commit(file)
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NONE: Distances = Distances { present: false, capacity: None };
-
-    #[test]
-    fn record_encoding_round_trips_and_is_compact() {
-        let recs = [
-            Record::access(TraceOp::Read, 0x817ae8, 4, 0x1b),
-            Record::access(TraceOp::Write, 0x817af0, 4, 0),
-            Record::access(TraceOp::Cas { expected: 9 }, u64::MAX, 12345, u64::MAX),
-            Record { value: Some(7), ..Record::access(TraceOp::Swap, 0, 8, 1) },
-            Record::compute(99),
-        ];
-        let mut buf = Vec::new();
-        let mut prev = 0;
-        let mut lens = Vec::new();
-        for r in &recs {
-            let before = buf.len();
-            encode(&mut buf, r, prev, None);
-            let (got, n) = decode(&buf[before..], prev, NONE).unwrap().unwrap();
-            assert_eq!((got, n), (*r, buf.len() - before));
-            // Every strict prefix is incomplete, never wrong.
-            for k in 0..n {
-                assert_eq!(decode(&buf[before..before + k], prev, NONE), Ok(None));
-            }
-            prev = r.addr;
-            lens.push(n);
-        }
-        // A course-trace access with a gap is 6 bytes, the next one 2.
-        assert_eq!(lens, [6, 2, 18, 4, 3]);
-    }
-
-    /// The window decoder (the replay path) agrees with the byte-at-a-time one
-    /// on varints of every length, in every field, wherever they sit, with and
-    /// without reuse distances.
-    #[test]
-    fn window_decoder_matches_the_careful_one() {
-        let widths: Vec<u64> =
-            (0..64).flat_map(|b| [(1u64 << b) - 1, 1 << b, (1 << b) | 1]).chain([u64::MAX]).collect();
-        let with = Distances { present: true, capacity: Some(1 << 20) };
-        for dist in [NONE, with, Distances { present: true, capacity: None }] {
-            let mut recs = Vec::new();
-            let mut fields = Vec::new();
-            let mut addr = 0u64;
-            for (k, &w) in widths.iter().enumerate() {
-                // Deltas of both signs and every size; gaps, values, sizes and
-                // reuse fields too.
-                addr = if k % 2 == 0 { addr.wrapping_add(w) } else { addr.wrapping_sub(w) };
-                let field = dist.present.then_some(w.rotate_right(k as u32 % 3));
-                let reuse = field.map_or(Reuse::UNKNOWN, |f| dist.reuse(f));
-                recs.push(Record { reuse, ..Record::access(TraceOp::Read, addr, 4, w) });
-                fields.push(field);
-                let value = Some(w.rotate_left(k as u32));
-                let cas = Record::access(TraceOp::Cas { expected: w }, addr ^ w, w as u32, 0);
-                recs.push(Record { value, reuse: field.map_or(Reuse::UNKNOWN, |_| dist.reuse(w)), ..cas });
-                fields.push(dist.present.then_some(w));
-                recs.push(Record::compute(w));
-                fields.push(None);
-            }
-            let mut buf = Vec::new();
-            let mut prev = 0;
-            let mut starts = Vec::new();
-            for (r, &f) in recs.iter().zip(&fields) {
-                starts.push(buf.len());
-                encode(&mut buf, r, prev, f);
-                prev = r.addr;
-            }
-            buf.resize(buf.len() + MAX_RECORD, 0);
-            let mut prev = 0;
-            for (r, &at) in recs.iter().zip(&starts) {
-                let w: &[u8; MAX_RECORD] = buf[at..at + MAX_RECORD].try_into().unwrap();
-                let careful = decode(&buf[at..], prev, dist).unwrap().unwrap();
-                assert_eq!(decode_window(w, prev, dist), Ok(careful));
-                assert_eq!(careful.0, *r);
-                prev = r.addr;
-            }
-            // The batch loop stops at its count, or where a longest record may no
-            // longer fit (the padding would decode as records of zeros).
-            let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
-            assert_eq!(decode_run(&buf, &mut pos, &mut prev, recs.len(), dist, &mut out), Ok(recs.len()));
-            assert_eq!(out, recs);
-            let end = starts[recs.len() - 1] + 1;
-            let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
-            let n = decode_run(&buf[..end], &mut pos, &mut prev, usize::MAX, dist, &mut out).unwrap();
-            assert_eq!(out[..], recs[..n]);
-            assert!(end - pos < MAX_RECORD && n < recs.len());
-            let mut bad = buf.clone();
-            bad[starts[5]] = 0x06;
-            let (mut pos, mut prev, mut out) = (0, 0, Vec::new());
-            assert!(decode_run(&bad, &mut pos, &mut prev, recs.len(), dist, &mut out).is_err());
-            assert_eq!((pos, out.len()), (starts[5], 5));
-        }
-    }
-
-    #[test]
-    fn reuse_fields_read_as_first_reference_and_capacity_hits() {
-        let dist = |capacity| Distances { present: true, capacity };
-        assert_eq!(dist(Some(4)).reuse(0), Reuse::new(true, false));
-        assert_eq!(dist(Some(4)).reuse(4), Reuse::new(false, true)); // distance 3 < 4
-        assert_eq!(dist(Some(4)).reuse(5), Reuse::new(false, false)); // distance 4
-        assert_eq!(dist(Some(u64::MAX)).reuse(u64::MAX), Reuse::new(false, true));
-        assert_eq!(dist(None).reuse(3), Reuse::UNKNOWN);
-    }
-
-    /// A replay with the file's line size takes reuse from the file, not from
-    /// tracking: a reuse field that lies is believed. Another line size tracks.
-    #[test]
-    fn replays_read_reuse_off_the_file() {
-        let dir = std::env::temp_dir().join(format!("cohsim-bin-reuse-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.bin");
-        let read = |addr| Record::access(TraceOp::Read, addr, 4, 0);
-        let mut w = BinWriter::create(&path, 1, Some(64)).unwrap();
-        for r in [read(0x40), read(0x40)] {
-            w.push(&r).unwrap();
-        }
-        w.end_core();
-        w.finish().unwrap();
-        let mut bytes = std::fs::read(&path).unwrap();
-        // The second access's reuse field, the file's last byte: distance 0 (1);
-        // make it claim a first reference (0).
-        assert_eq!(bytes.last(), Some(&1));
-        *bytes.last_mut().unwrap() = 0;
-        std::fs::write(&path, &bytes).unwrap();
-        let reuse = |line| {
-            let spec = super::super::TraceSpec::new([&path]).with_line_size(line);
-            let mut s = super::super::open(&spec).unwrap().with_reuse(4).into_streams().remove(0);
-            let (a, b) = (s.next().unwrap().unwrap(), s.next().unwrap().unwrap());
-            (a.reuse, b.reuse)
-        };
-        let first = Reuse::new(true, false);
-        assert_eq!(reuse(64), (first, first), "the file's (false) word");
-        assert_eq!(reuse(32), (first, Reuse::new(false, true)), "tracked");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn corrupt_bytes_are_errors() {
-        assert!(decode(&[0x06, 0], 0, NONE).is_err());
-        let long = [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert!(decode(&long, 0, NONE).is_err());
-    }
-}
+#[path = "bin_tests.rs"]
+mod tests;

@@ -62,6 +62,7 @@ pub fn annotate(tracker: &mut ReuseTracker, records: &mut [Record]) {
 use crate::reuse::ReuseTracker;
 
 pub mod bin;
+mod bin_write;
 pub mod cs4223;
 pub mod csv;
 pub mod demux;

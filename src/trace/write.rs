@@ -26,7 +26,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::bin::BinWriter;
+use super::bin_write::BinWriter;
 use super::error::{Codec, MAX_CORES, TraceError};
 use super::input::IO_BUF;
 use super::stream::CoreStream;
