@@ -178,5 +178,39 @@ fn program_against_trace(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, l1_hit, directory, event_queue, sharer_sets, program_against_trace);
+/// One mailbox message between two cores, both ways: 1,000 ping-pong round
+/// trips (2,000 messages) through rings in coherent memory; divide by 2,000.
+/// `cargo run --release --example mailbox_cost` prints the simulated cycles
+/// and coherence messages per message.
+fn mailbox_message(c: &mut Criterion) {
+    use cohsim::config::SystemConfig;
+    use cohsim::engine::{RunOptions, Simulator};
+    use cohsim::exec::Programs;
+    use cohsim::exec::mailbox::{Layout, Mailboxes};
+    const ROUNDS: u64 = 1_000;
+    let cfg = SystemConfig { cores: 2, ..SystemConfig::default() };
+    let layout = Layout::new(0x10_0000, 64, 2, 16, 1);
+    c.bench_function("mailbox_ping_pong_x1000", |b| {
+        b.iter(|| {
+            let mut p = Programs::new(2, |ctx| async move {
+                let mut boxes = Mailboxes::new(layout, ctx.id());
+                let other = 1 - ctx.id();
+                for i in 0..ROUNDS {
+                    if ctx.id() == 0 {
+                        boxes.send(&ctx, other, &i.to_le_bytes()).await;
+                        black_box(boxes.recv(&ctx, other).await);
+                    } else {
+                        let got = boxes.recv(&ctx, other).await;
+                        boxes.send(&ctx, other, &got).await;
+                    }
+                }
+            });
+            let mut sim = Simulator::new(cfg.clone(), RunOptions::default());
+            sim.run(&mut p).unwrap();
+            black_box(sim.stats.cycles)
+        })
+    });
+}
+
+criterion_group!(benches, l1_hit, directory, event_queue, sharer_sets, program_against_trace, mailbox_message);
 criterion_main!(benches);

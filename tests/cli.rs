@@ -342,3 +342,81 @@ fn app_lock_reports_the_documented_fields_and_checks_every_run() {
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn app_mutex_reports_the_documented_fields_and_names_bad_settings() {
+    let o = cohsim(&["app", "mutex", "--algo", "ricart-agrawala", "--cores", "4", "--entries", "80", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in ["app", "algo", "cores", "seed", "violations", "software", "coherence", "primitives", "per_entry"] {
+        assert!(v.get(key).is_some(), "no {key}");
+    }
+    assert_eq!(v["entries_per_core"], serde_json::json!([20, 20, 20, 20]));
+    assert_eq!(v["outcome"]["status"].as_str(), Some("completed"));
+    // Ricart-Agrawala: 2(N-1) = 6 software messages per entry, all tagged 4c.
+    assert_eq!(v["per_entry"]["software_messages"].as_f64(), Some(6.0));
+    assert_eq!(v["software"]["messages"].as_u64(), Some(480));
+    assert_eq!(v["primitives"]["software"]["4c"].as_u64(), Some(480));
+    let by_type: u64 = v["coherence"]["by_type"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(by_type, v["coherence"]["messages"].as_u64().unwrap());
+    // A crashed coordinator blocks the run: exit 1, the weakness named.
+    let o = cohsim(&[
+        "app",
+        "mutex",
+        "--algo",
+        "central",
+        "--entries",
+        "200",
+        "--fault",
+        "crash:0@3000",
+        "--stall",
+        "20000",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("blocked") && stderr(&o).contains("coordinator"), "{}", stderr(&o));
+    // The broken variant fails the run.
+    let o = cohsim(&["app", "mutex", "--algo", "broken-ricart-agrawala", "--cores", "2", "--cs-cycles", "2000"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("violation (mutual exclusion)"), "{}", stderr(&o));
+    // Bad settings are named, exit 2.
+    for (args, needle) in [
+        (&["--algo", "bakery"][..], "--algo"),
+        (&["--fault", "crash:7@10"], "core 7 does not exist"),
+        (&["--fault", "drop:1.5"], "outside 0..1"),
+        (&["--fault", "partition:>1@0+10"], "names no core"),
+        (&["--algo", "central", "--cores", "1"], "--cores"),
+        (&["--stall", "40"], "--stall"),
+        (&["--cs-cycles", "18446744073709551615"], "absurd"),
+        (&["--entries", "8589934592"], "--entries"),
+        (&["--check", "--cores", "40"], "--cores"),
+        (&["--check", "--fault", "drop:0.1"], "--check"),
+    ] {
+        let mut all = vec!["app", "mutex"];
+        all.extend_from_slice(args);
+        let o = cohsim(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    // Message faults mean nothing to spin locks.
+    let o = cohsim(&["app", "lock", "--algo", "mcs", "--fault", "drop:0.1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("send no messages"), "{}", stderr(&o));
+}
+
+#[test]
+fn app_mutex_check_runs_stateright_on_the_same_actors() {
+    // Ricart-Agrawala, 3 processes: every property as expected (exit 0).
+    let o = cohsim(&["app", "mutex", "--algo", "ricart-agrawala", "--check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("mutual exclusion") && out.contains("holds") && out.contains("0 stuck states"), "{out}");
+    // The broken variant: a counterexample, exit 1.
+    let o = cohsim(&["app", "mutex", "--algo", "broken-ricart-agrawala", "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("FAILS: counterexample"), "{}", stdout(&o));
+    // Lamport without FIFO channels breaks exclusion.
+    let o = cohsim(&["app", "mutex", "--algo", "lamport", "--check", "--cores", "2", "--unordered"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let o = cohsim(&["app", "mutex", "--algo", "central", "--check", "--cores", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,4 +1,15 @@
-//! Software that runs on the simulated cores, built on `exec`: spin locks so
-//! far (`locks`); message passing, clocks and agreement are to come.
+//! Software that runs on the simulated cores, built on `exec`: spin locks on
+//! shared memory (`locks`) and mutual exclusion by message passing through
+//! mailboxes (`mutex`); clocks and agreement are to come.
 
 pub mod locks;
+pub mod mutex;
+
+/// The member of `all` whose `name` is `s` (any case); otherwise an error
+/// listing every name, for a `what` ("lock algorithm").
+pub fn by_name<T: Copy>(s: &str, all: &[T], name: fn(T) -> &'static str, what: &str) -> Result<T, String> {
+    all.iter().copied().find(|a| name(*a).eq_ignore_ascii_case(s)).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|a| name(*a)).collect();
+        format!("unknown {what} {s:?}: expected one of {}", names.join(", "))
+    })
+}

@@ -24,6 +24,8 @@ pub struct AppArgs {
 pub enum App {
     /// Spin locks on shared memory: cost per hand-off, fairness, checked exclusion.
     Lock(LockArgs),
+    /// Mutual exclusion by message passing through mailboxes in coherent memory.
+    Mutex(super::mutex::MutexArgs),
 }
 
 #[derive(Args, Debug)]
@@ -79,7 +81,29 @@ pub struct LockArgs {
 pub fn run(a: AppArgs) -> Result<i32> {
     match a.app {
         App::Lock(l) => lock(l),
+        App::Mutex(m) => super::mutex::run(m),
     }
+}
+
+/// The fault plan of `--fault` specs and a `--faults` TOML file, for `cores`
+/// cores; message faults only where the app sends messages.
+pub(super) fn fault_plan(
+    specs: &[String],
+    file: &Option<std::path::PathBuf>,
+    cores: usize,
+    messages: bool,
+) -> Result<Plan> {
+    let faults = specs.iter().map(|f| Fault::parse(f, cores)).collect::<Result<Vec<_>, _>>();
+    let mut plan = Plan { faults: faults.map_err(|e| anyhow!("--fault {e}"))? };
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
+        let more = Plan::from_toml(&text, cores).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        plan.faults.extend(more.faults);
+    }
+    if !messages && let Some(f) = plan.faults.iter().find(|f| f.is_message_fault()) {
+        bail!("--fault {f}: spin locks send no messages (message faults are for `app mutex`)");
+    }
+    Ok(plan)
 }
 
 fn lock(a: LockArgs) -> Result<i32> {
@@ -108,13 +132,7 @@ fn lock(a: LockArgs) -> Result<i32> {
         let mut cfg = SystemConfig { cores, protocol, seed: a.seed, ..SystemConfig::default() };
         cfg.network.topology = topology;
         cfg.validate().map_err(|e| anyhow!("{e}"))?;
-        let faults = a.faults.iter().map(|f| Fault::parse(f, cores)).collect::<Result<Vec<_>, _>>();
-        let mut faults = Plan { faults: faults.map_err(|e| anyhow!("--fault {e}"))? };
-        if let Some(path) = &a.fault_file {
-            let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
-            let plan = Plan::from_toml(&text, cores).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-            faults.faults.extend(plan.faults);
-        }
+        let faults = fault_plan(&a.faults, &a.fault_file, cores, false)?;
         let max_cycles = a.max_cycles.unwrap_or(10_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
         let run = LockRun {
             cfg,
@@ -173,24 +191,34 @@ fn lock(a: LockArgs) -> Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
+/// A run's coherence messages by type and by primitive tag (the counts that
+/// are not zero), as JSON objects: `coherence.by_type` and
+/// `primitives.hardware` of every `app` command.
+pub(super) fn hardware_counts(
+    s: &crate::stats::Stats,
+) -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
+    let by_type = MsgKind::ALL
+        .iter()
+        .zip(s.msg_count.iter())
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| (k.name().to_string(), json!(n)))
+        .collect();
+    let hardware = Primitive::ALL
+        .iter()
+        .zip(s.primitives.iter())
+        .filter(|(_, n)| **n > 0)
+        .map(|(p, n)| (p.tag().to_string(), json!(n)))
+        .collect();
+    (by_type, hardware)
+}
+
 /// One run as the JSON every `app` command prints (see the README).
 fn row_json(a: &LockArgs, algo: Algo, cores: usize, r: &LockReport) -> Value {
     let s = &r.stats;
     let messages: u64 = s.msg_count.iter().sum();
     let handoffs = a.entries as f64;
     let misses: u64 = s.cores.iter().map(|c| c.misses + c.upgrades).sum();
-    let by_type: serde_json::Map<String, Value> = MsgKind::ALL
-        .iter()
-        .zip(s.msg_count.iter())
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| (k.name().to_string(), json!(n)))
-        .collect();
-    let hardware: serde_json::Map<String, Value> = Primitive::ALL
-        .iter()
-        .zip(s.primitives.iter())
-        .filter(|(_, n)| **n > 0)
-        .map(|(p, n)| (p.tag().to_string(), json!(n)))
-        .collect();
+    let (by_type, hardware) = hardware_counts(s);
     let software: serde_json::Map<String, Value> =
         r.software_primitives.iter().map(|(t, n)| (t.to_string(), json!(n))).collect();
     json!({

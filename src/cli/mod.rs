@@ -6,6 +6,7 @@ mod check;
 mod common;
 mod convert;
 mod r#gen;
+mod mutex;
 mod run;
 mod stress;
 mod table;

@@ -73,3 +73,23 @@ impl Observer for OpCost {
         }
     }
 }
+
+/// Coherence messages so far by requester core: programs read their core's
+/// count around an operation to charge it what it caused (`exec::actor`
+/// charges each software message its sending and its taking).
+pub type Counts = Rc<Vec<Cell<u64>>>;
+
+pub fn counts(cores: usize) -> Counts {
+    Rc::new(vec![Cell::new(0); cores])
+}
+
+/// Counts coherence messages into `Counts` by requester core.
+pub struct ByCore(pub Counts);
+
+impl Observer for ByCore {
+    fn message(&mut self, _cycle: Cycle, msg: &Msg) {
+        if let Some(c) = self.0.get(msg.requester as usize) {
+            c.set(c.get() + 1);
+        }
+    }
+}

@@ -1,64 +1,195 @@
-//! Faults of the software on the cores (silicon does not fail): a core that
-//! crashes at a cycle (its program stops; its cache keeps answering coherence
-//! requests, as a real core's would while the machine runs), and a core paused
-//! for a span of cycles (a slow core that looks dead). A plan is a list of them,
-//! written on the command line as `--fault crash:C@T` and `--fault pause:C@T+D`,
-//! or in a TOML file (`--faults FILE`):
+//! Faults of the software on the cores (silicon does not fail) and of the
+//! messages it sends through mailboxes. A plan is a list of them, written on
+//! the command line as `--fault KIND:...` or in a TOML file (`--faults FILE`):
+//!
+//! | on the command line         | what happens                                                    |
+//! |-----------------------------|-----------------------------------------------------------------|
+//! | `crash:C@T`                 | core C's program stops at cycle T; its cache keeps answering    |
+//! | `pause:C@T+D`               | core C does nothing from cycle T for D cycles (looks dead)      |
+//! | `drop:F>T#K`                | the K-th message from F to T (1-based) is lost; `*` for any core: the K-th of every pair it matches |
+//! | `drop:P`                    | each message is lost with probability P                         |
+//! | `dup:F>T#K`, `dup:P`        | a message is written twice                                      |
+//! | `delay:P+D`                 | each message, with probability P, waits 1..=D cycles at its sender |
+//! | `partition:A>B@T+D`         | messages from cores A (a list: `0,1`) to cores B are lost from T for D cycles (one way) |
 //!
 //! ```toml
 //! [[fault]]
-//! kind = "crash"     # or "pause", with `cycles`
+//! kind = "crash"     # crash, pause (+ cycles), drop, dup, delay, partition
 //! core = 1
 //! at = 3000
+//! [[fault]]
+//! kind = "drop"
+//! from = 0           # drop and dup: from, to (optional: any) and nth, or p
+//! to = 2
+//! nth = 1
+//! [[fault]]
+//! kind = "partition"
+//! from = [0, 1]
+//! to = [2]
+//! at = 1000
+//! cycles = 5000
 //! ```
-//! Message faults (drop, duplicate, delay, partition) come with mailboxes.
+//! Message faults are applied at the sender's mailbox, seeded by the run's
+//! seed: the same plan and seed lose the same messages.
 
 use std::fmt;
 
 use crate::model::network::Cycle;
+use crate::rng::SplitMix64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// Core `core`'s program stops at cycle `at`.
-    Crash { core: usize, at: Cycle },
-    /// Core `core` does nothing from cycle `at` for `cycles` cycles.
-    Pause { core: usize, at: Cycle, cycles: Cycle },
+/// Which messages a drop or a duplication hits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pick {
+    /// The `nth` message (from 1) sent from `from` to `to` (`None`: any core),
+    /// counted per pair.
+    Nth { from: Option<usize>, to: Option<usize>, nth: u64 },
+    /// Each message with this probability.
+    Chance(f64),
 }
 
-impl fmt::Display for Fault {
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Core `core`'s program stops at cycle `at`.
+    Crash {
+        core: usize,
+        at: Cycle,
+    },
+    /// Core `core` does nothing from cycle `at` for `cycles` cycles.
+    Pause {
+        core: usize,
+        at: Cycle,
+        cycles: Cycle,
+    },
+    Drop(Pick),
+    Duplicate(Pick),
+    /// Each message, with probability `p`, waits 1..=`cycles` at its sender.
+    Delay {
+        p: f64,
+        cycles: Cycle,
+    },
+    /// Messages from `from` to `to` are lost in `at..at + cycles`.
+    Partition {
+        from: Vec<usize>,
+        to: Vec<usize>,
+        at: Cycle,
+        cycles: Cycle,
+    },
+}
+
+fn any(core: &Option<usize>) -> String {
+    core.map_or("*".to_string(), |c| c.to_string())
+}
+
+fn list(cores: &[usize]) -> String {
+    cores.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+}
+
+impl fmt::Display for Pick {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Fault::Crash { core, at } => write!(f, "crash:{core}@{at}"),
-            Fault::Pause { core, at, cycles } => write!(f, "pause:{core}@{at}+{cycles}"),
+        match self {
+            Pick::Nth { from, to, nth } => write!(f, "{}>{}#{nth}", any(from), any(to)),
+            Pick::Chance(p) => write!(f, "{p}"),
         }
     }
 }
 
-impl Fault {
-    /// Parses `crash:C@T` or `pause:C@T+D` for a machine of `cores` cores.
-    pub fn parse(s: &str, cores: usize) -> Result<Fault, String> {
-        let expected = "expected crash:CORE@CYCLE or pause:CORE@CYCLE+CYCLES";
-        let bad = |why: &str| format!("{s:?}: {why} ({expected})");
-        let (kind, rest) = s.split_once(':').ok_or_else(|| bad("no kind"))?;
-        let (core, when) = rest.split_once('@').ok_or_else(|| bad("no @CYCLE"))?;
-        let core: usize = core.trim().parse().map_err(|_| bad("the core is not a number"))?;
-        if core >= cores {
-            return Err(bad(&format!("core {core} does not exist (cores 0..{cores})")));
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Crash { core, at } => write!(f, "crash:{core}@{at}"),
+            Fault::Pause { core, at, cycles } => write!(f, "pause:{core}@{at}+{cycles}"),
+            Fault::Drop(pick) => write!(f, "drop:{pick}"),
+            Fault::Duplicate(pick) => write!(f, "dup:{pick}"),
+            Fault::Delay { p, cycles } => write!(f, "delay:{p}+{cycles}"),
+            Fault::Partition { from, to, at, cycles } => {
+                write!(f, "partition:{}>{}@{at}+{cycles}", list(from), list(to))
+            }
         }
+    }
+}
+
+const EXPECTED: &str = "expected crash:CORE@CYCLE, pause:CORE@CYCLE+CYCLES, drop:FROM>TO#N, drop:P, \
+    dup:FROM>TO#N, dup:P, delay:P+CYCLES or partition:CORES>CORES@CYCLE+CYCLES";
+
+impl Fault {
+    /// Parses one fault (see the module's table) for a machine of `cores` cores.
+    pub fn parse(s: &str, cores: usize) -> Result<Fault, String> {
+        let bad = |why: &str| format!("{s:?}: {why} ({EXPECTED})");
+        let (kind, rest) = s.split_once(':').ok_or_else(|| bad("no kind"))?;
+        let core = |t: &str| -> Result<usize, String> {
+            let c: usize = t.trim().parse().map_err(|_| bad(&format!("the core {:?} is not a number", t.trim())))?;
+            if c >= cores {
+                return Err(bad(&format!("core {c} does not exist (cores 0..{cores})")));
+            }
+            Ok(c)
+        };
         let number =
             |t: &str, what: &str| t.trim().parse::<Cycle>().map_err(|_| bad(&format!("{what} is not a number")));
+        let span = |t: &str| -> Result<(Cycle, Cycle), String> {
+            let (at, cycles) = t.split_once('+').ok_or_else(|| bad("no +CYCLES"))?;
+            let cycles = number(cycles, "the span")?;
+            if cycles == 0 {
+                return Err(bad("a span of 0 cycles"));
+            }
+            Ok((number(at, "the cycle")?, cycles))
+        };
+        let chance = |t: &str| -> Result<f64, String> {
+            let p: f64 = t.trim().parse().map_err(|_| bad("the probability is not a number"))?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(bad(&format!("the probability {p} is outside 0..1")));
+            }
+            Ok(p)
+        };
+        let pick = |t: &str| -> Result<Pick, String> {
+            let Some((pair, nth)) = t.split_once('#') else { return Ok(Pick::Chance(chance(t)?)) };
+            let (from, to) = pair.split_once('>').ok_or_else(|| bad("no FROM>TO"))?;
+            let side = |t: &str| if t.trim() == "*" { Ok(None) } else { core(t).map(Some) };
+            let nth = number(nth, "the message number")?;
+            if nth == 0 {
+                return Err(bad("messages are numbered from 1"));
+            }
+            Ok(Pick::Nth { from: side(from)?, to: side(to)?, nth })
+        };
+        let cores_of = |t: &str| -> Result<Vec<usize>, String> {
+            let listed: Vec<&str> = t.split(',').filter(|c| !c.trim().is_empty()).collect();
+            if listed.is_empty() {
+                return Err(bad("a partition side names no core"));
+            }
+            listed.into_iter().map(core).collect()
+        };
         match kind.trim() {
-            "crash" => Ok(Fault::Crash { core, at: number(when, "the cycle")? }),
+            "crash" => {
+                let (c, when) = rest.split_once('@').ok_or_else(|| bad("no @CYCLE"))?;
+                Ok(Fault::Crash { core: core(c)?, at: number(when, "the cycle")? })
+            }
             "pause" => {
-                let (at, cycles) = when.split_once('+').ok_or_else(|| bad("no +CYCLES"))?;
-                let cycles = number(cycles, "the span")?;
+                let (c, when) = rest.split_once('@').ok_or_else(|| bad("no @CYCLE"))?;
+                let (at, cycles) = span(when)?;
+                Ok(Fault::Pause { core: core(c)?, at, cycles })
+            }
+            "drop" => Ok(Fault::Drop(pick(rest)?)),
+            "dup" => Ok(Fault::Duplicate(pick(rest)?)),
+            "delay" => {
+                let (p, cycles) = rest.split_once('+').ok_or_else(|| bad("no +CYCLES"))?;
+                let cycles = number(cycles, "the delay")?;
                 if cycles == 0 {
-                    return Err(bad("a pause of 0 cycles"));
+                    return Err(bad("a delay of 0 cycles"));
                 }
-                Ok(Fault::Pause { core, at: number(at, "the cycle")?, cycles })
+                Ok(Fault::Delay { p: chance(p)?, cycles })
+            }
+            "partition" => {
+                let (sides, when) = rest.split_once('@').ok_or_else(|| bad("no @CYCLE"))?;
+                let (from, to) = sides.split_once('>').ok_or_else(|| bad("no CORES>CORES"))?;
+                let (at, cycles) = span(when)?;
+                Ok(Fault::Partition { from: cores_of(from)?, to: cores_of(to)?, at, cycles })
             }
             other => Err(bad(&format!("unknown fault {other:?}"))),
         }
+    }
+
+    /// A fault of messages (it needs an app that sends them).
+    pub fn is_message_fault(&self) -> bool {
+        !matches!(self, Fault::Crash { .. } | Fault::Pause { .. })
     }
 }
 
@@ -71,14 +202,75 @@ pub enum Verdict {
     Wait(Cycle),
 }
 
+/// What becomes of one message: how many copies are written (0: lost) and how
+/// long it waits at its sender first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fate {
+    pub copies: u32,
+    pub delay: Cycle,
+}
+
+/// A core list in a TOML plan: one core or several.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Cores {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Cores {
+    fn spec(&self) -> String {
+        match self {
+            Cores::One(c) => c.to_string(),
+            Cores::Many(cs) => list(cs),
+        }
+    }
+}
+
 /// One fault as a TOML file writes it.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FaultEntry {
     kind: String,
-    core: usize,
-    at: Cycle,
+    core: Option<usize>,
+    at: Option<Cycle>,
     cycles: Option<Cycle>,
+    from: Option<Cores>,
+    to: Option<Cores>,
+    nth: Option<u64>,
+    p: Option<f64>,
+}
+
+impl FaultEntry {
+    /// The entry as the command line writes it (then parsed alike).
+    fn spec(&self) -> Result<String, String> {
+        let need = |v: Option<String>, what: &str| v.ok_or_else(|| format!("a {} fault needs `{what}`", self.kind));
+        let core = || need(self.core.map(|c| c.to_string()), "core");
+        let at = || need(self.at.map(|c| c.to_string()), "at");
+        let cycles = || need(self.cycles.map(|c| c.to_string()), "cycles");
+        let side = |c: &Option<Cores>| c.as_ref().map_or("*".to_string(), Cores::spec);
+        let pick = || match (self.nth, self.p) {
+            (Some(n), None) => Ok(format!("{}>{}#{n}", side(&self.from), side(&self.to))),
+            (None, Some(p)) => Ok(p.to_string()),
+            _ => Err(format!("a {} fault needs either `nth` or `p`", self.kind)),
+        };
+        Ok(match self.kind.as_str() {
+            "crash" => format!("crash:{}@{}", core()?, at()?),
+            "pause" => format!("pause:{}@{}+{}", core()?, at()?, cycles()?),
+            "drop" | "dup" => format!("{}:{}", self.kind, pick()?),
+            "delay" => format!("delay:{}+{}", need(self.p.map(|p| p.to_string()), "p")?, cycles()?),
+            "partition" => format!(
+                "partition:{}>{}@{}+{}",
+                need(self.from.as_ref().map(Cores::spec), "from")?,
+                need(self.to.as_ref().map(Cores::spec), "to")?,
+                at()?,
+                cycles()?
+            ),
+            other => {
+                return Err(format!("unknown kind {other:?} (crash, pause, drop, dup, delay or partition)"));
+            }
+        })
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -89,7 +281,7 @@ struct PlanFile {
 }
 
 /// The faults of a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     pub faults: Vec<Fault>,
 }
@@ -109,19 +301,39 @@ impl Plan {
         v
     }
 
+    /// What becomes of the `nth` message (from 1) from `from` to `to`, sent at
+    /// `now`; `rng` is the sender's (drawn from only for faults of chance).
+    pub fn fate(&self, from: usize, to: usize, nth: u64, now: Cycle, rng: &mut SplitMix64) -> Fate {
+        let mut fate = Fate { copies: 1, delay: 0 };
+        let hits = |pick: &Pick, rng: &mut SplitMix64| match *pick {
+            Pick::Nth { from: f, to: t, nth: k } => {
+                f.is_none_or(|f| f == from) && t.is_none_or(|t| t == to) && k == nth
+            }
+            Pick::Chance(p) => unit(rng) < p,
+        };
+        for f in &self.faults {
+            match f {
+                Fault::Drop(pick) if hits(pick, rng) => fate.copies = 0,
+                Fault::Duplicate(pick) if hits(pick, rng) && fate.copies > 0 => fate.copies = 2,
+                Fault::Delay { p, cycles } if unit(rng) < *p => fate.delay = 1 + rng.below(*cycles),
+                Fault::Partition { from: a, to: b, at, cycles }
+                    if a.contains(&from) && b.contains(&to) && now >= *at && now < at.saturating_add(*cycles) =>
+                {
+                    fate.copies = 0
+                }
+                _ => {}
+            }
+        }
+        fate
+    }
+
     /// Reads a TOML plan (`[[fault]]` tables) for a machine of `cores` cores;
     /// an error names what is wrong and where.
     pub fn from_toml(text: &str, cores: usize) -> Result<Plan, String> {
         let file: PlanFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))?;
         let mut faults = Vec::new();
         for (i, f) in file.fault.iter().enumerate() {
-            let spec = match (f.kind.as_str(), f.cycles) {
-                ("crash", None) => format!("crash:{}@{}", f.core, f.at),
-                ("pause", Some(c)) => format!("pause:{}@{}+{c}", f.core, f.at),
-                ("crash", Some(_)) => return Err(format!("fault {}: a crash takes no `cycles`", i + 1)),
-                ("pause", None) => return Err(format!("fault {}: a pause needs `cycles`", i + 1)),
-                (other, _) => return Err(format!("fault {}: unknown kind {other:?} (crash or pause)", i + 1)),
-            };
+            let spec = f.spec().map_err(|e| format!("fault {}: {e}", i + 1))?;
             faults.push(Fault::parse(&spec, cores).map_err(|e| format!("fault {}: {e}", i + 1))?);
         }
         Ok(Plan { faults })
@@ -131,6 +343,16 @@ impl Plan {
     pub fn crashing(&self) -> usize {
         self.faults.iter().filter(|f| matches!(f, Fault::Crash { .. })).count()
     }
+
+    /// Whether any fault is of messages.
+    pub fn has_message_faults(&self) -> bool {
+        self.faults.iter().any(Fault::is_message_fault)
+    }
+}
+
+/// A uniform draw in [0, 1) from 53 random bits.
+fn unit(rng: &mut SplitMix64) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -179,5 +401,77 @@ mod tests {
         assert_eq!(plan.verdict(0, 12), Verdict::Wait(3));
         assert_eq!(plan.verdict(0, 15), Verdict::Run);
         assert_eq!(plan.crashing(), 1);
+    }
+
+    #[test]
+    fn message_faults_parse_and_bad_ones_name_the_setting() {
+        let nth = |from, to, nth| Pick::Nth { from, to, nth };
+        assert_eq!(Fault::parse("drop:0>2#3", 4), Ok(Fault::Drop(nth(Some(0), Some(2), 3))));
+        assert_eq!(Fault::parse("dup:*>1#1", 4), Ok(Fault::Duplicate(nth(None, Some(1), 1))));
+        assert_eq!(Fault::parse("drop:0.25", 4), Ok(Fault::Drop(Pick::Chance(0.25))));
+        assert_eq!(Fault::parse("delay:1+300", 4), Ok(Fault::Delay { p: 1.0, cycles: 300 }));
+        assert_eq!(
+            Fault::parse("partition:0,1>3@100+50", 4),
+            Ok(Fault::Partition { from: vec![0, 1], to: vec![3], at: 100, cycles: 50 })
+        );
+        for s in ["drop:0>2#3", "dup:*>1#1", "delay:0.5+300", "partition:0,1>3@100+50"] {
+            assert_eq!(Fault::parse(s, 4).unwrap().to_string(), s, "prints as it parses");
+        }
+        for (s, why) in [
+            ("drop:1.5", "outside 0..1"),
+            ("dup:-0.1", "outside 0..1"),
+            ("delay:2+10", "outside 0..1"),
+            ("drop:0>9#1", "core 9 does not exist"),
+            ("drop:0>1#0", "numbered from 1"),
+            ("partition:>1@0+10", "names no core"),
+            ("partition:0>5@0+10", "core 5 does not exist"),
+            ("partition:0>1@0", "no +CYCLES"),
+            ("delay:0.5+0", "0 cycles"),
+        ] {
+            let e = Fault::parse(s, 4).unwrap_err();
+            assert!(e.contains(why), "{s}: {e}");
+        }
+        let toml = "[[fault]]\nkind = \"partition\"\nfrom = [0, 1]\nto = 2\nat = 5\ncycles = 9\n\
+                    [[fault]]\nkind = \"drop\"\nto = 1\nnth = 2\n[[fault]]\nkind = \"dup\"\np = 0.5\n";
+        let plan = Plan::from_toml(toml, 3).unwrap();
+        assert_eq!(plan.faults[0], Fault::Partition { from: vec![0, 1], to: vec![2], at: 5, cycles: 9 });
+        assert_eq!(plan.faults[1], Fault::Drop(nth(None, Some(1), 2)));
+        assert_eq!(plan.faults[2], Fault::Duplicate(Pick::Chance(0.5)));
+        assert!(plan.has_message_faults());
+        let e = Plan::from_toml("[[fault]]\nkind = \"drop\"\np = 3.0\n", 3).unwrap_err();
+        assert!(e.contains("fault 1") && e.contains("outside 0..1"), "{e}");
+    }
+
+    #[test]
+    fn fates_follow_the_plan() {
+        let mut rng = SplitMix64::new(7);
+        let plan = Plan {
+            faults: vec![
+                Fault::parse("drop:0>1#2", 3).unwrap(),
+                Fault::parse("dup:*>2#1", 3).unwrap(),
+                Fault::parse("partition:2>0,1@100+10", 3).unwrap(),
+            ],
+        };
+        let fate = |from, to, nth, now, rng: &mut SplitMix64| plan.fate(from, to, nth, now, rng).copies;
+        assert_eq!(fate(0, 1, 1, 0, &mut rng), 1);
+        assert_eq!(fate(0, 1, 2, 0, &mut rng), 0, "the second message 0 -> 1 is lost");
+        assert_eq!(fate(0, 2, 2, 0, &mut rng), 1, "counted per pair");
+        assert_eq!(fate(1, 2, 1, 0, &mut rng), 2, "the first message of every pair into 2 is doubled");
+        assert_eq!(fate(2, 0, 5, 99, &mut rng), 1);
+        assert_eq!(fate(2, 0, 5, 100, &mut rng), 0, "cut from cycle 100");
+        assert_eq!(fate(2, 1, 5, 109, &mut rng), 0);
+        assert_eq!(fate(2, 1, 5, 110, &mut rng), 1, "for 10 cycles");
+        assert_eq!(fate(0, 2, 1, 105, &mut rng), 2, "one way only");
+        // Chance: about p of many messages, and the same ones for the same seed.
+        let half = Plan { faults: vec![Fault::parse("drop:0.5", 2).unwrap()] };
+        let lost = |seed| {
+            let mut rng = SplitMix64::new(seed);
+            (1..=10_000).filter(|&k| half.fate(0, 1, k, 0, &mut rng).copies == 0).count()
+        };
+        assert_eq!(lost(3), lost(3));
+        assert!((4_700..5_300).contains(&lost(3)), "{}", lost(3));
+        let slow = Plan { faults: vec![Fault::parse("delay:1+40", 2).unwrap()] };
+        let d = slow.fate(0, 1, 1, 0, &mut rng).delay;
+        assert!((1..=40).contains(&d), "{d}");
     }
 }

@@ -20,9 +20,11 @@
 //! [`Ctx::event`]; they cost nothing in simulated time and feed the monitors
 //! (`exec::monitor`) that check software properties on every run.
 
+pub mod actor;
 pub mod alloc;
 pub mod cost;
 pub mod fault;
+pub mod mailbox;
 pub mod monitor;
 
 use std::cell::{Cell, RefCell};

@@ -90,10 +90,7 @@ impl fmt::Display for Algo {
 impl std::str::FromStr for Algo {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Algo::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(s)).ok_or_else(|| {
-            let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
-            format!("unknown lock algorithm {s:?}: expected one of {}", names.join(", "))
-        })
+        crate::apps::by_name(s, &Algo::ALL, Algo::name, "lock algorithm")
     }
 }
 

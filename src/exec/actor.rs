@@ -1,0 +1,431 @@
+//! The on-core actor runtime: a distributed algorithm written as a
+//! `stateright` actor (handlers that record sends and timers into `Out`, never
+//! act) runs here as one program per core. The program takes messages out of
+//! its mailboxes (`exec::mailbox`, rings in coherent memory), calls the
+//! handler, and carries out what the handler recorded: sends go into the
+//! receivers' rings, timers are set against the core's own clock. The same
+//! actor value is model-checked by stateright (untimed world); here it is
+//! timed, and every message it sends is paid for in coherence traffic.
+//!
+//! Conventions shared by both worlds:
+//! - Actor `Id(i)` is core `i`.
+//! - A timer's duration is read in cycles: `Duration::from_nanos(c)` is `c`
+//!   cycles (`cycles(a..b)` builds one). The runtime picks a seeded value in
+//!   the range; stateright fires a timer at any time.
+//! - `ChooseRandom` is not used by cohsim's actors (the runtime refuses it).
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::ops::Range;
+use std::rc::Rc;
+use std::time::Duration;
+
+use stateright::actor::{Actor, Command, Id, Out};
+
+use super::cost::Counts;
+use super::fault::{Fault, Plan};
+use super::mailbox::{self, Layout, Mailboxes};
+use super::{Ctx, SwEventKind};
+use crate::model::Primitive;
+use crate::model::network::Cycle;
+use crate::rng::SplitMix64;
+
+/// What the runtime needs to know of an actor beyond `stateright`'s trait.
+pub trait OnCore: Actor
+where
+    Self::Msg: serde::Serialize + serde::de::DeserializeOwned,
+{
+    /// The process is in its critical section in `state` (for mutual
+    /// exclusion; other algorithms keep the default). When a handler moves the
+    /// state in, the runtime reports `Acquired` and starts the section's body:
+    /// it loads a shared counter in simulated memory and stores its increment
+    /// `cs_cycles` later, taking messages meanwhile but firing no timer until
+    /// the store is done (so a `Leave` timer ends the section after its work).
+    /// When a handler moves the state out, the runtime reports `Releasing`
+    /// before carrying out any send the handler recorded.
+    fn in_section(&self, state: &Self::State) -> bool {
+        let _ = state;
+        false
+    }
+
+    /// The process wants the section and is not yet in it (reported as
+    /// `Acquiring` when it starts wanting).
+    fn wants(&self, state: &Self::State) -> bool {
+        let _ = state;
+        false
+    }
+
+    /// The process has done its part of the workload; the run ends when every
+    /// process has (or has crashed). A finished process keeps answering.
+    fn finished(&self, state: &Self::State) -> bool;
+
+    /// A short name of the message's kind ("request", "grant", ...).
+    fn kind(msg: &Self::Msg) -> &'static str;
+
+    /// The primitive (`model::Primitive`) the message is part of.
+    fn primitive(msg: &Self::Msg) -> Primitive;
+}
+
+/// A timer duration of `range` cycles (see the module's conventions).
+pub fn cycles(range: Range<u64>) -> Range<Duration> {
+    Duration::from_nanos(range.start)..Duration::from_nanos(range.end)
+}
+
+/// The cycles a timer range stands for.
+pub fn in_cycles(range: &Range<Duration>) -> Range<u64> {
+    range.start.as_nanos() as u64..range.end.as_nanos() as u64
+}
+
+/// One software message: who sent it, what it was, what became of it, and
+/// what it cost.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SwMessage {
+    pub from: usize,
+    pub to: usize,
+    pub kind: &'static str,
+    pub primitive: Primitive,
+    /// Its encoding's length.
+    pub bytes: usize,
+    /// The cycle its handler recorded it.
+    pub sent_at: Cycle,
+    /// Copies the fault plan let through (0: lost, 2: duplicated). The plan is
+    /// applied when the handler records the send: a partition cuts messages
+    /// sent in its span, and a message delayed into one still arrives.
+    pub copies: u32,
+    /// Cycles it waited at its sender (a delay fault).
+    pub delay: Cycle,
+    /// Cycles writing its copies into the ring took, and the coherence
+    /// messages those writes caused.
+    pub send_cycles: Cycle,
+    pub send_coherence: u64,
+    /// Each copy taken by the receiver: when, how long taking it took, and the
+    /// coherence messages taking it caused (the tail load that found it
+    /// included).
+    pub received: Vec<Receipt>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Receipt {
+    pub at: Cycle,
+    pub cycles: Cycle,
+    pub coherence: u64,
+}
+
+impl SwMessage {
+    /// Coherence messages sending and taking it caused.
+    pub fn coherence(&self) -> u64 {
+        self.send_coherence + self.received.iter().map(|r| r.coherence).sum::<u64>()
+    }
+}
+
+/// What the cores share through the harness (not through simulated memory):
+/// the plan, the end of the run, and the record of what happened. The
+/// algorithms never read it; it is the experimenter's notebook.
+pub struct Net {
+    pub layout: Layout,
+    pub plan: Plan,
+    seed: u64,
+    /// Coherence messages by requester core (from `cost::ByCore`).
+    counts: Counts,
+    /// The critical section's body: the shared counter and the cycles of work.
+    counter: u64,
+    cs_cycles: Cycle,
+    finished: Vec<Cell<bool>>,
+    crash_at: Vec<Option<Cycle>>,
+    /// The run ends as stalled when no handler ran on any core for this many
+    /// cycles (nothing arrived, no timer fired).
+    stall: Cycle,
+    last_progress: Cell<Cycle>,
+    /// The cycle the run was found stalled at.
+    pub stalled: Cell<Option<Cycle>>,
+    /// Every message sent, by id.
+    pub log: RefCell<Vec<SwMessage>>,
+    /// Per ring (`from * n + to`), the ids of the copies written, in order.
+    rings: RefCell<Vec<Vec<u32>>>,
+    /// Polls of an empty ring and the coherence messages they caused.
+    pub polls: Cell<(u64, u64)>,
+}
+
+impl Net {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        layout: Layout,
+        cores: usize,
+        plan: Plan,
+        seed: u64,
+        counts: Counts,
+        counter: u64,
+        cs_cycles: Cycle,
+        stall: Cycle,
+    ) -> Net {
+        let crash_at = (0..cores)
+            .map(|c| {
+                let at = plan.faults.iter().filter_map(|f| match *f {
+                    Fault::Crash { core, at } if core == c => Some(at),
+                    _ => None,
+                });
+                at.min()
+            })
+            .collect();
+        Net {
+            layout,
+            plan,
+            seed,
+            counts,
+            counter,
+            cs_cycles,
+            finished: (0..cores).map(|_| Cell::new(false)).collect(),
+            crash_at,
+            stall,
+            last_progress: Cell::new(0),
+            stalled: Cell::new(None),
+            log: RefCell::new(Vec::new()),
+            rings: RefCell::new(vec![Vec::new(); cores * cores]),
+            polls: Cell::new((0, 0)),
+        }
+    }
+
+    fn cores(&self) -> usize {
+        self.finished.len()
+    }
+
+    /// Whether the run is over at `now`: every process finished or crashed,
+    /// or no handler ran anywhere for `stall` cycles.
+    fn over(&self, now: Cycle) -> bool {
+        if self.stalled.get().is_some() {
+            return true;
+        }
+        let done = (0..self.cores()).all(|c| self.finished[c].get() || self.crash_at[c].is_some_and(|t| now >= t));
+        if !done && now.saturating_sub(self.last_progress.get()) > self.stall {
+            self.stalled.set(Some(now));
+        }
+        done || self.stalled.get().is_some()
+    }
+
+    /// Whether every process finished (none crashed before finishing, no stall).
+    pub fn all_finished(&self) -> bool {
+        self.finished.iter().all(Cell::get)
+    }
+}
+
+/// Core `ctx.id()`'s program: runs `actor` with mailboxes, timers against
+/// the core's clock, and the plan's message faults, until the run is over.
+pub async fn run<A>(ctx: Ctx, actor: Rc<A>, net: Rc<Net>)
+where
+    A: OnCore,
+    A::Msg: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let me = ctx.id();
+    let n = net.cores();
+    let mut core = Core {
+        rng: SplitMix64::new(net.seed ^ (me as u64 + 1).wrapping_mul(0xd1b5_4a32_d192_ed03)),
+        boxes: Mailboxes::new(net.layout, me),
+        timers: Vec::new(),
+        held: Vec::new(),
+        section: None,
+        sent: vec![0; n],
+        ctx,
+        net,
+        actor,
+    };
+    let mut out = Out::new();
+    let state = core.actor.on_start(Id::from(me), &None, &mut out);
+    let mut state = core.after(None, state, out).await;
+    let mut next_from = 0;
+    while !core.net.over(core.ctx.now()) {
+        let now = core.ctx.now();
+        // The section's work done: store the counter's increment.
+        if let Some((value, end)) = core.section
+            && now >= end
+        {
+            core.ctx.store(core.net.counter, value + 1).await;
+            core.section = None;
+            continue;
+        }
+        // A timer that is due, earliest first; none while the section's work
+        // goes on (the process is busy in it; its messages are still taken).
+        let due = (0..core.timers.len()).filter(|&i| core.timers[i].1 <= now).min_by_key(|&i| core.timers[i].1);
+        if let Some(i) = due.filter(|_| core.section.is_none()) {
+            let (timer, _) = core.timers.remove(i);
+            let mut out = Out::new();
+            let mut cow = Cow::Borrowed(&state);
+            core.actor.on_timeout(Id::from(me), &mut cow, &timer, &mut out);
+            let next = into_owned(cow);
+            state = core.after(Some(&state), next.unwrap_or_else(|| state.clone()), out).await;
+            continue;
+        }
+        // Messages held back by a delay whose time has come.
+        if let Some(i) = core.held.iter().position(|h| h.0 <= now) {
+            let (_, to, bytes, id) = core.held.remove(i);
+            core.write(to, &bytes, id, 1).await;
+            continue;
+        }
+        // One message from the next ring that holds one.
+        let mut took = false;
+        for k in 0..n {
+            let from = (next_from + k) % n;
+            if from == me {
+                continue;
+            }
+            let before = (core.ctx.now(), core.count());
+            if !core.boxes.ready(&core.ctx, from).await {
+                let (polls, coherence) = core.net.polls.get();
+                core.net.polls.set((polls + 1, coherence + core.count() - before.1));
+                continue;
+            }
+            let index = core.boxes.taken_from(from) as usize;
+            let bytes = core.boxes.take(&core.ctx, from).await;
+            let id = core.net.rings.borrow()[from * n + me][index];
+            let receipt =
+                Receipt { at: core.ctx.now(), cycles: core.ctx.now() - before.0, coherence: core.count() - before.1 };
+            core.net.log.borrow_mut()[id as usize].received.push(receipt);
+            let msg: A::Msg = mailbox::decode(&bytes);
+            let mut out = Out::new();
+            let mut cow = Cow::Borrowed(&state);
+            core.actor.on_msg(Id::from(me), &mut cow, Id::from(from), msg, &mut out);
+            let next = into_owned(cow);
+            state = core.after(Some(&state), next.unwrap_or_else(|| state.clone()), out).await;
+            next_from = (from + 1) % n;
+            took = true;
+            break;
+        }
+        if !took {
+            // Nothing to do: one cycle's pause before polling again.
+            core.ctx.compute(1).await;
+        }
+    }
+}
+
+fn into_owned<T: Clone>(cow: Cow<'_, T>) -> Option<T> {
+    match cow {
+        Cow::Owned(s) => Some(s),
+        Cow::Borrowed(_) => None,
+    }
+}
+
+/// One core's runtime: its mailboxes, timers, held-back messages.
+struct Core<A: Actor> {
+    ctx: Ctx,
+    net: Rc<Net>,
+    actor: Rc<A>,
+    boxes: Mailboxes,
+    /// Timers set, with the cycle each is due.
+    timers: Vec<(<A as Actor>::Timer, Cycle)>,
+    /// Messages a delay holds back: (due, to, bytes, id).
+    held: Vec<(Cycle, usize, Vec<u8>, u32)>,
+    /// In the section: the counter's value loaded, and the cycle its work ends.
+    section: Option<(u64, Cycle)>,
+    /// Messages sent to each core so far (numbering them for the plan).
+    sent: Vec<u64>,
+    rng: SplitMix64,
+}
+
+impl<A> Core<A>
+where
+    A: OnCore,
+    A::Msg: serde::Serialize + serde::de::DeserializeOwned,
+{
+    fn count(&self) -> u64 {
+        self.net.counts[self.ctx.id()].get()
+    }
+
+    /// Reports what the handler changed, runs a section's body, and carries
+    /// out the commands; returns the state to keep.
+    async fn after(&mut self, before: Option<&A::State>, state: A::State, out: Out<A>) -> A::State {
+        self.net.last_progress.set(self.net.last_progress.get().max(self.ctx.now()));
+        let a = &self.actor;
+        let (wanted, was_in) = before.map_or((false, false), |s| (a.wants(s), a.in_section(s)));
+        let (wants, is_in) = (a.wants(&state), a.in_section(&state));
+        if wants && !wanted {
+            self.ctx.event(SwEventKind::Acquiring);
+        }
+        if is_in && !was_in {
+            self.ctx.event(SwEventKind::Acquired);
+            // The section's body: load the counter now, store its increment
+            // `cs_cycles` later (the run loop does, taking messages meanwhile).
+            let v = self.ctx.load(self.net.counter).await;
+            self.section = Some((v, self.ctx.now().saturating_add(self.net.cs_cycles)));
+        }
+        let leaving = was_in && !is_in;
+        if leaving {
+            self.ctx.event(SwEventKind::Releasing);
+        }
+        for command in out {
+            match command {
+                Command::Send(to, msg) => self.send(usize::from(to), &msg).await,
+                Command::SetTimer(timer, range) => {
+                    let r = in_cycles(&range);
+                    let wait = r.start + if r.end > r.start { self.rng.below(r.end - r.start) } else { 0 };
+                    self.timers.retain(|(t, _)| *t != timer);
+                    self.timers.push((timer, self.ctx.now().saturating_add(wait)));
+                }
+                Command::CancelTimer(timer) => self.timers.retain(|(t, _)| *t != timer),
+                // Nothing survives a crash here (a crashed program stays down).
+                Command::Save(_) => {}
+                Command::ChooseRandom(..) => panic!("cohsim's actor runtime does not run ChooseRandom"),
+            }
+        }
+        if leaving {
+            self.ctx.event(SwEventKind::Released);
+        }
+        self.net.finished[self.ctx.id()].set(self.actor.finished(&state));
+        state
+    }
+
+    /// Sends one message: the plan decides its copies and delay.
+    async fn send(&mut self, to: usize, msg: &A::Msg) {
+        let me = self.ctx.id();
+        let bytes = mailbox::encode(msg);
+        self.sent[to] += 1;
+        let now = self.ctx.now();
+        let fate = self.net.plan.fate(me, to, self.sent[to], now, &mut self.rng);
+        let id = {
+            let mut log = self.net.log.borrow_mut();
+            log.push(SwMessage {
+                from: me,
+                to,
+                kind: A::kind(msg),
+                primitive: A::primitive(msg),
+                bytes: bytes.len(),
+                sent_at: now,
+                copies: fate.copies,
+                delay: fate.delay,
+                send_cycles: 0,
+                send_coherence: 0,
+                received: Vec::new(),
+            });
+            (log.len() - 1) as u32
+        };
+        if fate.copies == 0 {
+            return;
+        }
+        if fate.delay > 0 {
+            for _ in 0..fate.copies {
+                self.held.push((now.saturating_add(fate.delay), to, bytes.clone(), id));
+            }
+            return;
+        }
+        self.write(to, &bytes, id, fate.copies).await;
+    }
+
+    /// Writes `copies` copies of message `id` into `to`'s ring, charging it
+    /// the time and the coherence traffic. A full ring is waited on, unless
+    /// the run ends meanwhile.
+    async fn write(&mut self, to: usize, bytes: &[u8], id: u32, copies: u32) {
+        let n = self.net.cores();
+        let (start, before) = (self.ctx.now(), self.count());
+        for _ in 0..copies {
+            while !self.boxes.has_room(&self.ctx, to).await {
+                if self.net.over(self.ctx.now()) {
+                    return;
+                }
+            }
+            self.net.rings.borrow_mut()[self.ctx.id() * n + to].push(id);
+            self.boxes.send(&self.ctx, to, bytes).await;
+        }
+        let mut log = self.net.log.borrow_mut();
+        let m = &mut log[id as usize];
+        m.send_cycles += self.ctx.now() - start;
+        m.send_coherence += self.count() - before;
+    }
+}

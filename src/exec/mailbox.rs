@@ -1,0 +1,298 @@
+//! Mailboxes in coherent memory: one single-producer single-consumer ring
+//! per (sender, receiver) pair, so a software message is paid for in the
+//! coherence traffic of the lines it is written to and read from.
+//!
+//! Layout of one ring (cache-line message passing, as ssmp and FastForward
+//! lay it out): the tail (messages written, bumped by the sender) on a line of
+//! its own, the head (messages taken, bumped by the receiver) on a line of its
+//! own, then `slots` slots of whole lines. A slot holds the message's length
+//! in bytes in its first word and the encoded message (postcard) in the words
+//! after it, so a message costs the lines its encoding takes.
+//!
+//! The sender keeps its tail in a register and the head it last read; it reads
+//! the head line again only when the ring looks full (Lamport's SPSC queue
+//! with cached indices). The receiver does the same with the tail: a poll of
+//! an empty ring is one load that hits in its L1 until the sender's write to
+//! the tail invalidates it. Cores are in order and sequentially consistent,
+//! so writing the slot before the tail publishes the message.
+//!
+//! A sender blocks while the ring is full (it keeps no other queue); rings are
+//! sized so the algorithms here never fill one, except towards a process that
+//! stopped taking messages (a crash), where blocking is the real behaviour.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Ctx;
+
+/// Where every ring of a machine lives.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    base: u64,
+    line: u64,
+    cores: u64,
+    /// Slots per ring.
+    pub slots: u64,
+    /// Lines per slot.
+    pub slot_lines: u64,
+}
+
+impl Layout {
+    /// Rings for `cores` cores from `base` (line-aligned) on lines of `line`
+    /// bytes, each with `slots` slots of `slot_lines` lines.
+    pub fn new(base: u64, line: u64, cores: usize, slots: u64, slot_lines: u64) -> Layout {
+        assert!(line.is_power_of_two() && line >= 16 && slots > 0 && slot_lines > 0);
+        Layout { base: base.next_multiple_of(line), line, cores: cores as u64, slots, slot_lines }
+    }
+
+    /// Bytes every ring takes.
+    fn ring_bytes(&self) -> u64 {
+        (2 + self.slots * self.slot_lines) * self.line
+    }
+
+    /// The first address past every ring.
+    pub fn end(&self) -> u64 {
+        self.base + self.cores * self.cores * self.ring_bytes()
+    }
+
+    fn ring(&self, from: usize, to: usize) -> u64 {
+        self.base + (from as u64 * self.cores + to as u64) * self.ring_bytes()
+    }
+
+    fn tail(&self, from: usize, to: usize) -> u64 {
+        self.ring(from, to)
+    }
+
+    fn head(&self, from: usize, to: usize) -> u64 {
+        self.ring(from, to) + self.line
+    }
+
+    fn slot(&self, from: usize, to: usize, index: u64) -> u64 {
+        self.ring(from, to) + (2 + (index % self.slots) * self.slot_lines) * self.line
+    }
+
+    /// The largest encoded message a slot holds, in bytes.
+    pub fn capacity(&self) -> usize {
+        (self.slot_lines * self.line - 8) as usize
+    }
+}
+
+/// Encodes a message with postcard; the bytes are what travels.
+pub fn encode<M: Serialize>(msg: &M) -> Vec<u8> {
+    postcard::to_allocvec(msg).expect("a message encodes (postcard serializes any serde value to a Vec)")
+}
+
+/// Decodes what `encode` wrote.
+pub fn decode<M: DeserializeOwned>(bytes: &[u8]) -> M {
+    postcard::from_bytes(bytes).expect("a mailbox returns exactly the bytes that were sent")
+}
+
+/// One core's ends of its rings: for each other core, the sender's and the
+/// receiver's registers.
+pub struct Mailboxes {
+    layout: Layout,
+    me: usize,
+    /// Per receiver: messages written (the tail) and the head last read.
+    tx: Vec<(u64, u64)>,
+    /// Per sender: messages taken (the head) and the tail last read.
+    rx: Vec<(u64, u64)>,
+}
+
+impl Mailboxes {
+    pub fn new(layout: Layout, me: usize) -> Mailboxes {
+        let n = layout.cores as usize;
+        Mailboxes { layout, me, tx: vec![(0, 0); n], rx: vec![(0, 0); n] }
+    }
+
+    /// Writes `bytes` to `to`'s ring from this core, waiting while it is full.
+    /// A message longer than a slot is a bug of the algorithm: it panics,
+    /// which fails the run naming the core.
+    pub async fn send(&mut self, ctx: &Ctx, to: usize, bytes: &[u8]) {
+        let (me, l) = (self.me, self.layout);
+        assert!(to != me, "core {me} sent a message to itself (actors act on their own state directly)");
+        assert!(
+            bytes.len() <= l.capacity(),
+            "a message of {} bytes does not fit a mailbox slot of {} bytes",
+            bytes.len(),
+            l.capacity()
+        );
+        let (tail, mut head_seen) = self.tx[to];
+        while tail - head_seen >= l.slots {
+            head_seen = ctx.load(l.head(me, to)).await;
+        }
+        let slot = l.slot(me, to, tail);
+        ctx.store(slot, bytes.len() as u64).await;
+        for (i, chunk) in bytes.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            ctx.store(slot + 8 * (i as u64 + 1), u64::from_le_bytes(word)).await;
+        }
+        ctx.store(l.tail(me, to), tail + 1).await;
+        self.tx[to] = (tail + 1, head_seen);
+    }
+
+    /// Whether `to`'s ring has a free slot: a load of the head when the cached
+    /// one says it is full.
+    pub async fn has_room(&mut self, ctx: &Ctx, to: usize) -> bool {
+        let (tail, head_seen) = self.tx[to];
+        if tail - head_seen < self.layout.slots {
+            return true;
+        }
+        let head = ctx.load(self.layout.head(self.me, to)).await;
+        self.tx[to].1 = head;
+        tail - head < self.layout.slots
+    }
+
+    /// Whether `from`'s ring to this core holds a message: a load of the tail
+    /// when the cached one says it is empty.
+    pub async fn ready(&mut self, ctx: &Ctx, from: usize) -> bool {
+        let (head, tail_seen) = self.rx[from];
+        if head < tail_seen {
+            return true;
+        }
+        let tail = ctx.load(self.layout.tail(from, self.me)).await;
+        self.rx[from].1 = tail;
+        head < tail
+    }
+
+    /// Takes the next message from `from`'s ring, which `ready` said is there.
+    pub async fn take(&mut self, ctx: &Ctx, from: usize) -> Vec<u8> {
+        let (l, me) = (self.layout, self.me);
+        let (head, tail_seen) = self.rx[from];
+        assert!(head < tail_seen, "take without a message ready");
+        let slot = l.slot(from, me, head);
+        let len = ctx.load(slot).await as usize;
+        let mut bytes = Vec::with_capacity(len.next_multiple_of(8));
+        for i in 0..len.div_ceil(8) {
+            bytes.extend_from_slice(&ctx.load(slot + 8 * (i as u64 + 1)).await.to_le_bytes());
+        }
+        bytes.truncate(len);
+        ctx.store(l.head(from, me), head + 1).await;
+        self.rx[from].0 = head + 1;
+        bytes
+    }
+
+    /// Takes the next message from `from`'s ring if there is one (no waiting).
+    pub async fn try_recv(&mut self, ctx: &Ctx, from: usize) -> Option<Vec<u8>> {
+        if self.ready(ctx, from).await { Some(self.take(ctx, from).await) } else { None }
+    }
+
+    /// Takes the next message from `from`'s ring, waiting for one.
+    pub async fn recv(&mut self, ctx: &Ctx, from: usize) -> Vec<u8> {
+        while !self.ready(ctx, from).await {}
+        self.take(ctx, from).await
+    }
+
+    /// Sends `bytes` to every other core, in core order.
+    pub async fn broadcast(&mut self, ctx: &Ctx, bytes: &[u8]) {
+        for to in 0..self.layout.cores as usize {
+            if to != self.me {
+                self.send(ctx, to, bytes).await;
+            }
+        }
+    }
+
+    /// The messages this core has taken from `from` (its head).
+    pub fn taken_from(&self, from: usize) -> u64 {
+        self.rx[from].0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SystemConfig;
+    use crate::engine::{RunOptions, Simulator};
+    use crate::exec::Programs;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn rings_are_disjoint_and_line_aligned() {
+        let l = Layout::new(0x1000, 64, 3, 4, 1);
+        // Each ring: tail line, head line, 4 slot lines = 384 bytes.
+        assert_eq!(l.ring(0, 1) - l.ring(0, 0), 6 * 64);
+        assert_eq!(l.end(), 0x1000 + 9 * 6 * 64);
+        assert_eq!(
+            (l.tail(1, 2), l.head(1, 2), l.slot(1, 2, 0)),
+            (l.ring(1, 2), l.ring(1, 2) + 64, l.ring(1, 2) + 128)
+        );
+        // Slot indices wrap around the ring.
+        assert_eq!(l.slot(1, 2, 5), l.slot(1, 2, 1));
+        assert_eq!(l.capacity(), 56);
+    }
+
+    #[test]
+    fn messages_arrive_in_order_through_a_ring_smaller_than_the_stream() {
+        // 40 messages through a 4-slot ring: the sender must wait for the
+        // receiver 36 times over, and every message arrives, in order.
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let g = got.clone();
+        let layout = Layout::new(0x10_0000, 64, 2, 4, 1);
+        let mut p = Programs::new(2, move |ctx| {
+            let g = g.clone();
+            async move {
+                let mut boxes = Mailboxes::new(layout, ctx.id());
+                if ctx.id() == 0 {
+                    for i in 0u64..40 {
+                        let msg = (i, [i as u8; 20]);
+                        boxes.send(&ctx, 1, &encode(&msg)).await;
+                    }
+                } else {
+                    for _ in 0..40 {
+                        let (i, body): (u64, [u8; 20]) = decode(&boxes.recv(&ctx, 0).await);
+                        assert_eq!(body, [i as u8; 20]);
+                        g.borrow_mut().push(i);
+                        ctx.compute(50).await;
+                    }
+                }
+            }
+        });
+        let mut sim = Simulator::new(SystemConfig { cores: 2, ..SystemConfig::default() }, RunOptions::default());
+        sim.run(&mut p).unwrap();
+        assert_eq!(*got.borrow(), (0..40).collect::<Vec<u64>>());
+        // Every message moved its slot line and the tail line from core 0 to
+        // core 1: at least two misses per message on core 1.
+        assert!(sim.stats.cores[1].misses >= 80, "{}", sim.stats.cores[1].misses);
+    }
+
+    #[test]
+    fn a_broadcast_reaches_every_other_core_and_try_recv_does_not_wait() {
+        // Core 0 broadcasts one message to cores 1 and 2. Core 1 first finds
+        // its ring empty with `try_recv` (nothing sent yet at cycle 0), then
+        // polls until it arrives; core 2 waits with `recv`.
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let g = got.clone();
+        let layout = Layout::new(0x10_0000, 64, 3, 4, 1);
+        let mut p = Programs::new(3, move |ctx| {
+            let g = g.clone();
+            async move {
+                let mut boxes = Mailboxes::new(layout, ctx.id());
+                match ctx.id() {
+                    0 => {
+                        ctx.compute(100).await;
+                        boxes.broadcast(&ctx, &encode(&7u32)).await;
+                    }
+                    1 => {
+                        assert!(boxes.try_recv(&ctx, 0).await.is_none(), "nothing is sent before cycle 100");
+                        let bytes = loop {
+                            if let Some(b) = boxes.try_recv(&ctx, 0).await {
+                                break b;
+                            }
+                        };
+                        g.borrow_mut().push((1, decode::<u32>(&bytes)));
+                    }
+                    _ => {
+                        let bytes = boxes.recv(&ctx, 0).await;
+                        g.borrow_mut().push((2, decode::<u32>(&bytes)));
+                    }
+                }
+            }
+        });
+        let mut sim = Simulator::new(SystemConfig { cores: 3, ..SystemConfig::default() }, RunOptions::default());
+        sim.run(&mut p).unwrap();
+        let mut got = got.borrow().clone();
+        got.sort();
+        assert_eq!(got, [(1, 7), (2, 7)]);
+    }
+}
