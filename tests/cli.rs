@@ -420,3 +420,36 @@ fn app_mutex_check_runs_stateright_on_the_same_actors() {
     let o = cohsim(&["app", "mutex", "--algo", "central", "--check", "--cores", "1"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn app_clock_grades_clocks_and_names_bad_settings() {
+    let o = cohsim(&["app", "clock", "--algo", "vector", "--cores", "3", "--events", "30", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in ["app", "algo", "cores", "violations", "software", "coherence", "primitives", "events", "pairs_checked"]
+    {
+        assert!(v.get(key).is_some(), "no {key}");
+    }
+    // Every ordered pair of a small run: events * (events - 1).
+    let n = v["events"].as_u64().unwrap();
+    assert_eq!(v["pairs_checked"].as_u64(), Some(n * (n - 1)));
+    // A broken clock fails the run and its monitor says why.
+    let o = cohsim(&["app", "clock", "--algo", "broken-lamport", "--events", "40"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("violation (clock condition)"), "{}", stderr(&o));
+    for (args, needle) in [
+        (&["--algo", "sundial"][..], "--algo"),
+        (&["--algo", "hlc", "--drift-ppm", "-5"], "--drift-ppm"),
+        (&["--algo", "hlc", "--drift-ppm", "1e9"], "--drift-ppm"),
+        (&["--algo", "ntp", "--rounds", "0"], "--rounds"),
+        (&["--algo", "lamport", "--events", "0"], "--events"),
+        (&["--algo", "lamport", "--period", "0"], "--period"),
+        (&["--algo", "lamport", "--csv", "x.csv"], "--csv"),
+    ] {
+        let mut all = vec!["app", "clock"];
+        all.extend_from_slice(args);
+        let o = cohsim(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}

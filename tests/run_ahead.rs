@@ -22,12 +22,18 @@
 //! Shapes the config's `validate` rejects (more directory slices than cores) are
 //! skipped.
 //!
-//! 200 cases per property by default (about five seconds in release on two cores);
-//! for a longer search (8000 cases take about three minutes):
+//! 200 cases per property by default (about five seconds in release on two cores),
+//! drawn from a fixed RNG seed, so every run (CI's) tries the same cases and a
+//! rare failure cannot come and go between runs. To search, draw a new seed each
+//! run, or pick one (8000 cases take about three minutes):
 //!
 //! ```text
-//! PROPTEST_CASES=8000 cargo test --release --test run_ahead
+//! COHSIM_PROPTEST_RANDOM=1 PROPTEST_CASES=8000 cargo test --release --test run_ahead
+//! PROPTEST_RNG_SEED=12345 cargo test --release --test run_ahead
 //! ```
+//!
+//! A case a search finds goes into a test of its own (as
+//! `plain_path_regression_migratory_moesi_ring` does), so it stays covered.
 
 use cohsim::config::{ByteSize, SystemConfig};
 use cohsim::engine::{Ahead, Frontend, FrontendError, Plain, RunOptions, Simulator, Step};
@@ -42,6 +48,7 @@ use cohsim::trace::replay::TraceFrontend;
 use cohsim::trace::{CoreStream, Pattern, Record, TraceOp, generate};
 use cohsim::verify::invariants::Checker;
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 /// One random machine and workload.
 #[derive(Clone, Debug)]
@@ -267,15 +274,32 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
 }
 
+/// The seed CI draws its cases from.
+const CI_SEED: u64 = 0x636f_6873_696d_0001;
+
+/// A fixed seed, unless `COHSIM_PROPTEST_RANDOM` asks for a new one each run
+/// or `PROPTEST_RNG_SEED` names one (proptest reads it).
+fn rng_seed(default: RngSeed) -> RngSeed {
+    if std::env::var_os("COHSIM_PROPTEST_RANDOM").is_some() {
+        RngSeed::Random
+    } else if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+        default
+    } else {
+        RngSeed::Fixed(CI_SEED)
+    }
+}
+
 fn config() -> ProptestConfig {
     let cases = cases();
+    let default = ProptestConfig::default();
     // Some drawn shapes have more slices than cores, which the config rejects;
     // allow for them however many cases are asked for.
     ProptestConfig {
         cases,
         max_global_rejects: cases.saturating_mul(4).max(1024),
         failure_persistence: None,
-        ..Default::default()
+        rng_seed: rng_seed(default.rng_seed),
+        ..default
     }
 }
 
@@ -334,4 +358,39 @@ proptest! {
         let by_classifier = shape.run(records, false).map_err(TestCaseError::fail)?;
         prop_assert_eq!(by_decoder, by_classifier);
     }
+}
+
+/// A case `plain_path_matches_exact_order` once found: core 0's miss classes
+/// came out `true_sharing: 268, false_sharing: 2` on the plain path against
+/// `269, 1` in exact order.
+#[test]
+fn plain_path_regression_migratory_moesi_ring() {
+    let shape = Shape {
+        protocol: Protocol::Moesi,
+        cores: 6,
+        topology: Topology::Ring,
+        slices: 1,
+        dir_latency: 17,
+        hop_latency: 3,
+        local_latency: 3,
+        hit_latency: 3,
+        mem_latency: 19,
+        l1: (512, 1, 64),
+        writeback_entries: 1,
+        silent_evict: false,
+        replacement: ReplacementPolicy::Lru,
+        pattern: Pattern::Migratory,
+        ops: 650,
+        seed: 741536776890548688,
+        jitter: Some(27),
+        window: None,
+        always_ahead: true,
+    };
+    assert!(shape.config().validate().is_ok());
+    let mut records = shape.records();
+    spice(&mut records, 5735054903610818982, 4);
+    let plain = shape.run_full(records.clone(), false, false).unwrap();
+    let exact = shape.run_full(records, true, true).unwrap();
+    assert!(plain.0.totals().hits > 0);
+    assert_eq!(plain, exact);
 }

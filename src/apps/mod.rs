@@ -2,6 +2,7 @@
 //! shared memory (`locks`) and mutual exclusion by message passing through
 //! mailboxes (`mutex`); clocks and agreement are to come.
 
+pub mod clocks;
 pub mod locks;
 pub mod mutex;
 

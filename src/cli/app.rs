@@ -26,6 +26,9 @@ pub enum App {
     Lock(LockArgs),
     /// Mutual exclusion by message passing through mailboxes in coherent memory.
     Mutex(super::mutex::MutexArgs),
+    /// Clocks: logical clocks graded against true happens-before, physical
+    /// clock synchronisation graded against true time.
+    Clock(super::clock::ClockArgs),
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +85,7 @@ pub fn run(a: AppArgs) -> Result<i32> {
     match a.app {
         App::Lock(l) => lock(l),
         App::Mutex(m) => super::mutex::run(m),
+        App::Clock(c) => super::clock::run(c),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod app;
 mod check;
+mod clock;
 mod common;
 mod convert;
 mod r#gen;

@@ -78,6 +78,15 @@ pub trait Observer {
     /// arguments travel in registers, and it cannot fail.
     fn plain_hit(&mut self, _core: u16, _addr: u64, _writes: bool, _reuse: Reuse, _at: Cycle) {}
 
+    /// A core takes its turn at cycle `now`, the earliest thing left in the
+    /// system (every note from now on comes at `now` or later). Its hits before
+    /// cycle `ordered` come before, in simulated time, everything the engine has
+    /// yet to handle; hits at `ordered` or later run ahead (see `ahead`), and an
+    /// input the engine handles after them (an Inv to another L1, say) may
+    /// precede them. An observer that relates hits to other cores' events can
+    /// tell from it which hits to hold on to, and until when.
+    fn turn(&mut self, _now: Cycle, _ordered: Cycle) {}
+
     /// Core `core` sent an access to its L1 that did not hit, at cycle `at`:
     /// `miss` when it found no valid copy (else an upgrade, or an access the L1
     /// could not take yet).
@@ -141,6 +150,11 @@ impl<T: Observer> Observer for Option<T> {
             o.plain_hit(core, addr, writes, reuse, at);
         }
     }
+    fn turn(&mut self, now: Cycle, ordered: Cycle) {
+        if let Some(o) = self {
+            o.turn(now, ordered);
+        }
+    }
     fn issued(&mut self, core: u16, access: Access, miss: bool, reuse: Reuse, at: Cycle) {
         if let Some(o) = self {
             o.issued(core, access, miss, reuse, at);
@@ -188,6 +202,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn plain_hit(&mut self, core: u16, addr: u64, writes: bool, reuse: Reuse, at: Cycle) {
         self.0.plain_hit(core, addr, writes, reuse, at);
         self.1.plain_hit(core, addr, writes, reuse, at);
+    }
+    fn turn(&mut self, now: Cycle, ordered: Cycle) {
+        self.0.turn(now, ordered);
+        self.1.turn(now, ordered);
     }
     fn issued(&mut self, core: u16, access: Access, miss: bool, reuse: Reuse, at: Cycle) {
         self.0.issued(core, access, miss, reuse, at);
@@ -238,6 +256,11 @@ impl Observer for Observers {
     fn plain_hit(&mut self, core: u16, addr: u64, writes: bool, reuse: Reuse, at: Cycle) {
         for o in self {
             o.plain_hit(core, addr, writes, reuse, at);
+        }
+    }
+    fn turn(&mut self, now: Cycle, ordered: Cycle) {
+        for o in self {
+            o.turn(now, ordered);
         }
     }
     fn issued(&mut self, core: u16, access: Access, miss: bool, reuse: Reuse, at: Cycle) {

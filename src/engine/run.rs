@@ -119,6 +119,10 @@ impl<O: Observer> Simulator<O> {
             return Ok(());
         }
         let (hit_horizon, next_event) = self.hit_horizon(c, fe);
+        if self.watched {
+            // Without a next event the horizon is the next event: no hit runs ahead.
+            self.observer.turn(self.now, next_event.unwrap_or(hit_horizon));
+        }
         // A core that only hits (a spin loop) stops at the cycle limit too.
         let hit_horizon = hit_horizon.min(self.max_cycles.saturating_add(1));
         let ran = self.run_hits(c, fe, hit_horizon)?;

@@ -15,16 +15,15 @@
 //! - `ChooseRandom` is not used by cohsim's actors (the runtime refuses it).
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::rc::Rc;
 use std::time::Duration;
 
 use stateright::actor::{Actor, Command, Id, Out};
 
-use super::cost::Counts;
-use super::fault::{Fault, Plan};
-use super::mailbox::{self, Layout, Mailboxes};
+use super::clock::Adjust;
+use super::mailbox::{self, Mailboxes};
+pub use super::net::{Claim, GradedClaim, Net, Receipt, Stamped, SwMessage};
 use super::{Ctx, SwEventKind};
 use crate::model::Primitive;
 use crate::model::network::Cycle;
@@ -59,6 +58,35 @@ where
     /// process has (or has crashed). A finished process keeps answering.
     fn finished(&self, state: &Self::State) -> bool;
 
+    /// Called before every handler with a read of the core's physical clock
+    /// (`exec::clock`); an actor that uses time keeps the reading in its state.
+    /// (Stateright never calls it: the untimed world has no clock.)
+    fn read_clock(&self, state: &mut Self::State, reading: u64) {
+        let _ = (state, reading);
+    }
+
+    /// The clock adjustments the state asks for: how many so far and the
+    /// latest; the runtime applies each once, when the count grows.
+    fn clock_request(&self, state: &Self::State) -> Option<(u32, Adjust)> {
+        let _ = state;
+        None
+    }
+
+    /// What a synchronising process claims of another's clock: how many
+    /// claims so far and the latest; the runtime grades each against the truth.
+    fn claim(&self, state: &Self::State) -> Option<(u32, Claim)> {
+        let _ = state;
+        None
+    }
+
+    /// The logical timestamp of the process's latest event and how many
+    /// events it has made; the runtime records each event once, with the
+    /// messages the handler sent and the one it took (the true happens-before).
+    fn stamp(&self, state: &Self::State) -> Option<(u32, Vec<u64>)> {
+        let _ = state;
+        None
+    }
+
     /// A short name of the message's kind ("request", "grant", ...).
     fn kind(msg: &Self::Msg) -> &'static str;
 
@@ -76,138 +104,6 @@ pub fn in_cycles(range: &Range<Duration>) -> Range<u64> {
     range.start.as_nanos() as u64..range.end.as_nanos() as u64
 }
 
-/// One software message: who sent it, what it was, what became of it, and
-/// what it cost.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SwMessage {
-    pub from: usize,
-    pub to: usize,
-    pub kind: &'static str,
-    pub primitive: Primitive,
-    /// Its encoding's length.
-    pub bytes: usize,
-    /// The cycle its handler recorded it.
-    pub sent_at: Cycle,
-    /// Copies the fault plan let through (0: lost, 2: duplicated). The plan is
-    /// applied when the handler records the send: a partition cuts messages
-    /// sent in its span, and a message delayed into one still arrives.
-    pub copies: u32,
-    /// Cycles it waited at its sender (a delay fault).
-    pub delay: Cycle,
-    /// Cycles writing its copies into the ring took, and the coherence
-    /// messages those writes caused.
-    pub send_cycles: Cycle,
-    pub send_coherence: u64,
-    /// Each copy taken by the receiver: when, how long taking it took, and the
-    /// coherence messages taking it caused (the tail load that found it
-    /// included).
-    pub received: Vec<Receipt>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Receipt {
-    pub at: Cycle,
-    pub cycles: Cycle,
-    pub coherence: u64,
-}
-
-impl SwMessage {
-    /// Coherence messages sending and taking it caused.
-    pub fn coherence(&self) -> u64 {
-        self.send_coherence + self.received.iter().map(|r| r.coherence).sum::<u64>()
-    }
-}
-
-/// What the cores share through the harness (not through simulated memory):
-/// the plan, the end of the run, and the record of what happened. The
-/// algorithms never read it; it is the experimenter's notebook.
-pub struct Net {
-    pub layout: Layout,
-    pub plan: Plan,
-    seed: u64,
-    /// Coherence messages by requester core (from `cost::ByCore`).
-    counts: Counts,
-    /// The critical section's body: the shared counter and the cycles of work.
-    counter: u64,
-    cs_cycles: Cycle,
-    finished: Vec<Cell<bool>>,
-    crash_at: Vec<Option<Cycle>>,
-    /// The run ends as stalled when no handler ran on any core for this many
-    /// cycles (nothing arrived, no timer fired).
-    stall: Cycle,
-    last_progress: Cell<Cycle>,
-    /// The cycle the run was found stalled at.
-    pub stalled: Cell<Option<Cycle>>,
-    /// Every message sent, by id.
-    pub log: RefCell<Vec<SwMessage>>,
-    /// Per ring (`from * n + to`), the ids of the copies written, in order.
-    rings: RefCell<Vec<Vec<u32>>>,
-    /// Polls of an empty ring and the coherence messages they caused.
-    pub polls: Cell<(u64, u64)>,
-}
-
-impl Net {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        layout: Layout,
-        cores: usize,
-        plan: Plan,
-        seed: u64,
-        counts: Counts,
-        counter: u64,
-        cs_cycles: Cycle,
-        stall: Cycle,
-    ) -> Net {
-        let crash_at = (0..cores)
-            .map(|c| {
-                let at = plan.faults.iter().filter_map(|f| match *f {
-                    Fault::Crash { core, at } if core == c => Some(at),
-                    _ => None,
-                });
-                at.min()
-            })
-            .collect();
-        Net {
-            layout,
-            plan,
-            seed,
-            counts,
-            counter,
-            cs_cycles,
-            finished: (0..cores).map(|_| Cell::new(false)).collect(),
-            crash_at,
-            stall,
-            last_progress: Cell::new(0),
-            stalled: Cell::new(None),
-            log: RefCell::new(Vec::new()),
-            rings: RefCell::new(vec![Vec::new(); cores * cores]),
-            polls: Cell::new((0, 0)),
-        }
-    }
-
-    fn cores(&self) -> usize {
-        self.finished.len()
-    }
-
-    /// Whether the run is over at `now`: every process finished or crashed,
-    /// or no handler ran anywhere for `stall` cycles.
-    fn over(&self, now: Cycle) -> bool {
-        if self.stalled.get().is_some() {
-            return true;
-        }
-        let done = (0..self.cores()).all(|c| self.finished[c].get() || self.crash_at[c].is_some_and(|t| now >= t));
-        if !done && now.saturating_sub(self.last_progress.get()) > self.stall {
-            self.stalled.set(Some(now));
-        }
-        done || self.stalled.get().is_some()
-    }
-
-    /// Whether every process finished (none crashed before finishing, no stall).
-    pub fn all_finished(&self) -> bool {
-        self.finished.iter().all(Cell::get)
-    }
-}
-
 /// Core `ctx.id()`'s program: runs `actor` with mailboxes, timers against
 /// the core's clock, and the plan's message faults, until the run is over.
 pub async fn run<A>(ctx: Ctx, actor: Rc<A>, net: Rc<Net>)
@@ -223,6 +119,8 @@ where
         timers: Vec::new(),
         held: Vec::new(),
         section: None,
+        reading: 0,
+        seen: (0, 0, 0),
         sent: vec![0; n],
         ctx,
         net,
@@ -230,7 +128,7 @@ where
     };
     let mut out = Out::new();
     let state = core.actor.on_start(Id::from(me), &None, &mut out);
-    let mut state = core.after(None, state, out).await;
+    let mut state = core.after(None, state, out, None).await;
     let mut next_from = 0;
     while !core.net.over(core.ctx.now()) {
         let now = core.ctx.now();
@@ -247,11 +145,12 @@ where
         let due = (0..core.timers.len()).filter(|&i| core.timers[i].1 <= now).min_by_key(|&i| core.timers[i].1);
         if let Some(i) = due.filter(|_| core.section.is_none()) {
             let (timer, _) = core.timers.remove(i);
+            core.read_clock(&mut state);
             let mut out = Out::new();
             let mut cow = Cow::Borrowed(&state);
             core.actor.on_timeout(Id::from(me), &mut cow, &timer, &mut out);
             let next = into_owned(cow);
-            state = core.after(Some(&state), next.unwrap_or_else(|| state.clone()), out).await;
+            state = core.after(Some(&state), next.unwrap_or_else(|| state.clone()), out, None).await;
             continue;
         }
         // Messages held back by a delay whose time has come.
@@ -280,11 +179,12 @@ where
                 Receipt { at: core.ctx.now(), cycles: core.ctx.now() - before.0, coherence: core.count() - before.1 };
             core.net.log.borrow_mut()[id as usize].received.push(receipt);
             let msg: A::Msg = mailbox::decode(&bytes);
+            core.read_clock(&mut state);
             let mut out = Out::new();
             let mut cow = Cow::Borrowed(&state);
             core.actor.on_msg(Id::from(me), &mut cow, Id::from(from), msg, &mut out);
             let next = into_owned(cow);
-            state = core.after(Some(&state), next.unwrap_or_else(|| state.clone()), out).await;
+            state = core.after(Some(&state), next.unwrap_or_else(|| state.clone()), out, Some(id)).await;
             next_from = (from + 1) % n;
             took = true;
             break;
@@ -315,6 +215,10 @@ struct Core<A: Actor> {
     held: Vec<(Cycle, usize, Vec<u8>, u32)>,
     /// In the section: the counter's value loaded, and the cycle its work ends.
     section: Option<(u64, Cycle)>,
+    /// The clock reading the current handler saw.
+    reading: u64,
+    /// Clock requests, claims and events already taken from the state.
+    seen: (u32, u32, u32),
     /// Messages sent to each core so far (numbering them for the plan).
     sent: Vec<u64>,
     rng: SplitMix64,
@@ -329,9 +233,48 @@ where
         self.net.counts[self.ctx.id()].get()
     }
 
+    /// Reads the core's clock and hands the reading to the actor.
+    fn read_clock(&mut self, state: &mut A::State) {
+        self.reading = self.net.clocks.borrow_mut()[self.ctx.id()].read(self.ctx.now());
+        self.actor.read_clock(state, self.reading);
+    }
+
+    /// Takes the clock requests, claims and events the handler left in the
+    /// state; `sent` and `received` are the handler's messages.
+    fn take_records(&mut self, state: &A::State, sent: Vec<u32>, received: Option<u32>) {
+        let (me, now) = (self.ctx.id(), self.ctx.now());
+        if let Some((n, adjust)) = self.actor.clock_request(state)
+            && n > self.seen.0
+        {
+            self.seen.0 = n;
+            self.net.clocks.borrow_mut()[me].adjust(now, adjust);
+        }
+        if let Some((n, claim)) = self.actor.claim(state)
+            && n > self.seen.1
+        {
+            self.seen.1 = n;
+            let clocks = self.net.clocks.borrow();
+            let truth = clocks[claim.peer].at(now) - clocks[me].at(now);
+            self.net.claims.borrow_mut().push(GradedClaim { core: me, at: now, claim, truth });
+        }
+        if let Some((index, stamp)) = self.actor.stamp(state)
+            && index > self.seen.2
+        {
+            self.seen.2 = index;
+            let physical = self.reading;
+            self.net.stamps.borrow_mut().push(Stamped { core: me, index, cycle: now, physical, stamp, sent, received });
+        }
+    }
+
     /// Reports what the handler changed, runs a section's body, and carries
     /// out the commands; returns the state to keep.
-    async fn after(&mut self, before: Option<&A::State>, state: A::State, out: Out<A>) -> A::State {
+    async fn after(
+        &mut self,
+        before: Option<&A::State>,
+        state: A::State,
+        out: Out<A>,
+        received: Option<u32>,
+    ) -> A::State {
         self.net.last_progress.set(self.net.last_progress.get().max(self.ctx.now()));
         let a = &self.actor;
         let (wanted, was_in) = before.map_or((false, false), |s| (a.wants(s), a.in_section(s)));
@@ -350,9 +293,10 @@ where
         if leaving {
             self.ctx.event(SwEventKind::Releasing);
         }
+        let mut sent = Vec::new();
         for command in out {
             match command {
-                Command::Send(to, msg) => self.send(usize::from(to), &msg).await,
+                Command::Send(to, msg) => sent.push(self.send(usize::from(to), &msg).await),
                 Command::SetTimer(timer, range) => {
                     let r = in_cycles(&range);
                     let wait = r.start + if r.end > r.start { self.rng.below(r.end - r.start) } else { 0 };
@@ -368,12 +312,13 @@ where
         if leaving {
             self.ctx.event(SwEventKind::Released);
         }
+        self.take_records(&state, sent, received);
         self.net.finished[self.ctx.id()].set(self.actor.finished(&state));
         state
     }
 
     /// Sends one message: the plan decides its copies and delay.
-    async fn send(&mut self, to: usize, msg: &A::Msg) {
+    async fn send(&mut self, to: usize, msg: &A::Msg) -> u32 {
         let me = self.ctx.id();
         let bytes = mailbox::encode(msg);
         self.sent[to] += 1;
@@ -397,15 +342,16 @@ where
             (log.len() - 1) as u32
         };
         if fate.copies == 0 {
-            return;
+            return id;
         }
         if fate.delay > 0 {
             for _ in 0..fate.copies {
                 self.held.push((now.saturating_add(fate.delay), to, bytes.clone(), id));
             }
-            return;
+            return id;
         }
         self.write(to, &bytes, id, fate.copies).await;
+        id
     }
 
     /// Writes `copies` copies of message `id` into `to`'s ring, charging it

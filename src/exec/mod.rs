@@ -22,10 +22,12 @@
 
 pub mod actor;
 pub mod alloc;
+pub mod clock;
 pub mod cost;
 pub mod fault;
 pub mod mailbox;
 pub mod monitor;
+pub mod net;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

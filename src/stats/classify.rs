@@ -26,6 +26,13 @@
 //! ([`order_key`]): a core may take its hits ahead of other cores' clocks (see
 //! `engine`), so a store can reach the classifier before a miss is served that
 //! precedes it in simulated time, and must not be counted against that miss.
+//! Nor may it be lost to a loss that precedes it but reaches the classifier
+//! after it (another core's fill invalidated on its way while the storing core
+//! runs ahead on its own copy): each core's stores taken running ahead
+//! ([`Observer::turn`] tells which) are kept until no loss can come before them,
+//! and a new loss counts those after it.
+
+use std::collections::VecDeque;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
@@ -47,6 +54,9 @@ pub fn order_key(cycle: Cycle, core: Option<u16>) -> u64 {
     debug_assert!(cycle < 1 << 53, "cycle {cycle} does not fit an order key");
     (cycle << 11) | core.map_or(0, |c| c as u64 + 1)
 }
+
+/// Cycles past this (`Cycle::MAX`: no event left) give the largest order key.
+const MAX_KEY_CYCLE: Cycle = (1 << 53) - 1;
 
 #[derive(Clone, Copy)]
 enum Class {
@@ -86,6 +96,10 @@ struct CoreView {
     /// own stores come in order), so it skips the map. A loss anywhere starts a
     /// new epoch, which empties every memo.
     memo: [[MemoEntry; 2]; MEMO],
+    /// Stores this core took running ahead (at or past its turn's `ordered`
+    /// key), oldest first: ([`order_key`], address). A loss the classifier is
+    /// told of later may precede them; [`MissClassifier::lost`] counts them.
+    ahead: VecDeque<(u64, u64)>,
 }
 
 /// Adds `words` to `line`'s entry in a memo set, most recent first.
@@ -153,6 +167,12 @@ pub struct MissClassifier {
     /// Changes whenever `lost` does (invalidates the per-core memos).
     epoch: u64,
     line_shift: u32,
+    /// The current turn's hits with keys from here on run ahead (see
+    /// [`Observer::turn`]); `u64::MAX` before any turn (nothing runs ahead).
+    ordered: u64,
+    /// No loss still to come has a key before this: a store before it that ran
+    /// ahead can be forgotten.
+    settled: u64,
 }
 
 impl MissClassifier {
@@ -172,12 +192,15 @@ impl MissClassifier {
                     in_flight: None,
                     cutoff: u64::MAX,
                     memo: [[(0, u64::MAX, 0); 2]; MEMO],
+                    ahead: VecDeque::new(),
                 })
                 .collect(),
             lost: Losses { words: (line_bytes / 8).max(1) as usize, ..Losses::default() },
             loser_buckets: vec![0; LOSER_BUCKETS],
             epoch: 0,
             line_shift: line_bytes.trailing_zeros(),
+            ordered: u64::MAX,
+            settled: 0,
         }
     }
 
@@ -295,6 +318,33 @@ impl MissClassifier {
         }
     }
 
+    /// A core's turn starts at cycle `now`; its hits from cycle `ordered` on run
+    /// ahead (see [`Observer::turn`]).
+    #[inline]
+    pub fn turn(&mut self, now: Cycle, ordered: Cycle) {
+        self.settled = self.settled.max(order_key(now, None));
+        self.ordered = order_key(ordered.min(MAX_KEY_CYCLE), None);
+    }
+
+    /// A store hit by `core` at `addr`, at `key` in the simulation's order: a
+    /// [`Self::store`], kept for losses to come if it ran ahead.
+    #[inline(always)]
+    pub fn store_hit(&mut self, core: u16, addr: u64, key: u64) {
+        if key >= self.ordered && self.cores.len() > 1 {
+            self.keep_ahead(core, addr, key);
+        }
+        self.store(core, addr, key);
+    }
+
+    #[cold]
+    fn keep_ahead(&mut self, core: u16, addr: u64, key: u64) {
+        let ahead = &mut self.cores[core as usize].ahead;
+        while ahead.front().is_some_and(|&(k, _)| k < self.settled) {
+            ahead.pop_front();
+        }
+        ahead.push_back((key, addr));
+    }
+
     /// A store was performed by `core` at `addr`, at `key` in the simulation's order.
     #[inline(always)]
     pub fn store(&mut self, core: u16, addr: u64, key: u64) {
@@ -333,7 +383,9 @@ impl MissClassifier {
     }
 
     /// `core`'s valid copy of `line` (or its fill in flight) was taken away by
-    /// another core's write, at `key` in the simulation's order.
+    /// another core's write, at `key` in the simulation's order. Stores other
+    /// cores took running ahead, after `key`, reached the classifier before the
+    /// loss did; they count for it.
     pub fn lost(&mut self, core: u16, line: LineAddr, key: u64) {
         let view = &mut self.cores[core as usize];
         if view.in_flight.is_some_and(|(l, _, _)| l == line) {
@@ -343,9 +395,12 @@ impl MissClassifier {
         let existing = losses.lines.get(&line).and_then(|list| {
             list.iter().copied().find(|&s| losses.core[s as usize] == core && !losses.pending[s as usize])
         });
-        match existing {
+        let slot = match existing {
             // Lost again without a miss between (cannot happen in these protocols): start over.
-            Some(slot) => losses.keys(slot).fill(u64::MAX),
+            Some(slot) => {
+                losses.keys(slot).fill(u64::MAX);
+                slot
+            }
             None => {
                 let slot = losses.new_slot(core);
                 let list = losses.lines.entry(line).or_default();
@@ -353,9 +408,34 @@ impl MissClassifier {
                     self.loser_buckets[Self::bucket(line)] += 1;
                 }
                 list.push(slot);
+                slot
+            }
+        };
+        self.count_ahead(core, line, key, slot);
+        self.epoch += 1;
+    }
+
+    /// Counts for `core`'s loss of `line` at `key` (in `slot`) the stores other
+    /// cores took running ahead after it.
+    fn count_ahead(&mut self, core: u16, line: LineAddr, key: u64, slot: u32) {
+        let (shift, settled) = (self.line_shift, self.settled);
+        let words = (1u64 << (shift - 3)) - 1;
+        for (c, view) in self.cores.iter_mut().enumerate() {
+            let ahead = &mut view.ahead;
+            while ahead.front().is_some_and(|&(k, _)| k < settled) {
+                ahead.pop_front();
+            }
+            if c == core as usize || ahead.is_empty() {
+                continue;
+            }
+            let keys = self.lost.keys(slot);
+            for &(k, addr) in ahead.iter() {
+                if k > key && addr >> shift == line {
+                    let word = ((addr >> 3) & words) as usize;
+                    keys[word] = keys[word].min(k);
+                }
             }
         }
-        self.epoch += 1;
     }
 
     pub fn classes(&self, core: usize) -> &MissClasses {
@@ -380,7 +460,7 @@ impl Observer for MissClassifier {
             self.access(h.core, h.addr, false, h.reuse);
         }
         if h.writes && writes(h.op, h.loaded) {
-            self.store(h.core, h.addr, order_key(h.at, Some(h.core)));
+            self.store_hit(h.core, h.addr, order_key(h.at, Some(h.core)));
         }
         Ok(())
     }
@@ -391,8 +471,12 @@ impl Observer for MissClassifier {
             self.access(core, addr, false, reuse);
         }
         if writes {
-            self.store(core, addr, order_key(at, Some(core)));
+            self.store_hit(core, addr, order_key(at, Some(core)));
         }
+    }
+
+    fn turn(&mut self, now: Cycle, ordered: Cycle) {
+        MissClassifier::turn(self, now, ordered);
     }
 
     fn issued(&mut self, core: u16, access: Access, miss: bool, reuse: Reuse, _at: Cycle) {
@@ -500,6 +584,44 @@ mod tests {
         cl.access(1, 72, true, Reuse::UNKNOWN);
         cl.completed(1, order_key(8, None));
         assert_eq!((cl.classes(1).true_sharing, cl.classes(1).false_sharing), (1, 1));
+    }
+
+    #[test]
+    fn a_store_taken_running_ahead_counts_for_a_loss_told_after_it() {
+        // Core 0 holds line 1 and runs ahead on its hits: its stores at cycles 5
+        // and 7 reach the classifier before core 1's fill in flight is taken away
+        // at cycle 6 (`IS_D_I`). The store at 7 comes after that loss in
+        // simulated time, so core 1's next miss on the word is true sharing, as
+        // in exact order; the store at 5 does not count for it.
+        let run = |ahead: bool, addr: u64| {
+            let mut cl = MissClassifier::new(2, 4, 64);
+            cl.access(1, 64, true, Reuse::UNKNOWN);
+            if ahead {
+                cl.turn(4, 5);
+                cl.store_hit(0, 64, order_key(5, Some(0)));
+                cl.store_hit(0, 64, order_key(7, Some(0)));
+                cl.store_hit(0, 72, order_key(5, Some(0)));
+                cl.turn(6, 6);
+                cl.lost(1, 1, order_key(6, None));
+            } else {
+                cl.turn(4, 6);
+                cl.store_hit(0, 64, order_key(5, Some(0)));
+                cl.store_hit(0, 72, order_key(5, Some(0)));
+                cl.turn(6, 7);
+                cl.lost(1, 1, order_key(6, None));
+                cl.turn(7, 8);
+                cl.store_hit(0, 64, order_key(7, Some(0)));
+            }
+            cl.completed(1, order_key(8, None));
+            cl.access(1, addr, true, Reuse::UNKNOWN);
+            cl.completed(1, order_key(12, None));
+            let c = cl.classes(1);
+            (c.compulsory, c.true_sharing, c.false_sharing)
+        };
+        for ahead in [false, true] {
+            assert_eq!(run(ahead, 64), (1, 1, 0), "word 0, running ahead: {ahead}");
+            assert_eq!(run(ahead, 72), (1, 0, 1), "word 1, running ahead: {ahead}");
+        }
     }
 
     #[test]

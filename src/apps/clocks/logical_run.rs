@@ -1,0 +1,144 @@
+//! A logical-clock run on the simulated cores: the `LogicalApp` actor on
+//! every core, its messages in mailbox rings in coherent memory, each core's
+//! physical clock drifting as configured (HLC reads it). The run records every
+//! event with its stamp and messages; the monitors of `happens` grade the
+//! stamps against the true happens-before relation.
+
+use std::rc::Rc;
+
+use super::happens::{self, HlcBounds, Truth};
+use super::logical::{LogicalAlgo, LogicalApp};
+use crate::config::SystemConfig;
+use crate::engine::{RunOptions, SimError, Simulator};
+use crate::exec::Programs;
+use crate::exec::actor::{self, Net, Stamped, SwMessage};
+use crate::exec::alloc::Alloc;
+use crate::exec::clock::ClockSpec;
+use crate::exec::cost::{self, ByCore};
+use crate::exec::fault::Plan;
+use crate::exec::mailbox::Layout;
+use crate::exec::monitor::Finding;
+use crate::model::network::Cycle;
+use crate::stats::Stats;
+use crate::verify::invariants::Checker;
+
+#[derive(Clone, Debug)]
+pub struct LogicalRun {
+    pub cfg: SystemConfig,
+    pub algo: LogicalAlgo,
+    /// Local-or-send events per process.
+    pub events: u32,
+    /// Cycles between a process's events (a seeded pick below it).
+    pub period: Cycle,
+    /// One clock per core.
+    pub clocks: Vec<ClockSpec>,
+    pub jitter: Option<Cycle>,
+    pub faults: Plan,
+    pub max_cycles: Option<Cycle>,
+}
+
+impl LogicalRun {
+    pub fn new(cfg: SystemConfig, algo: LogicalAlgo, events: u32) -> LogicalRun {
+        let clocks = vec![ClockSpec::default(); cfg.cores];
+        LogicalRun { cfg, algo, events, period: 400, clocks, jitter: None, faults: Plan::default(), max_cycles: None }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LogicalReport {
+    pub stats: Stats,
+    pub events: Vec<Stamped>,
+    pub messages: Vec<SwMessage>,
+    pub violations: Vec<Finding>,
+    /// Ordered pairs of events the vector monitor compared (0 for the others).
+    pub pairs_checked: u64,
+    /// Edges of happens-before checked (program order and messages).
+    pub edges: usize,
+    pub hlc: Option<HlcBounds>,
+    pub events_hash: u64,
+}
+
+impl LogicalRun {
+    pub fn run(&self) -> Result<LogicalReport, SimError> {
+        let cores = self.cfg.cores;
+        let line = u64::from(self.cfg.l1.line);
+        let mut mem = Alloc::new(0x10_0000, line);
+        let unused_counter = mem.word();
+        // A vector of N small counters takes about N bytes and more as they
+        // grow: slots of one line per 16 processes.
+        let slot_lines = 1 + cores as u64 / 16;
+        let layout = Layout::new(mem.lines(0), line, cores, 16, slot_lines);
+        let counts = cost::counts(cores);
+        let net = Net::new(
+            layout,
+            cores,
+            self.faults.clone(),
+            self.cfg.seed,
+            counts.clone(),
+            unused_counter,
+            0,
+            stall(self.period),
+        )
+        .with_clocks(&self.clocks);
+        let net = Rc::new(net);
+        let app = Rc::new(LogicalApp {
+            algo: self.algo,
+            processes: cores,
+            events: self.events,
+            period: 1..self.period.max(2),
+            seed: self.cfg.seed,
+        });
+        let mut programs = Programs::new(cores, |ctx| actor::run(ctx, app.clone(), net.clone()));
+        programs.faults = self.faults.clone();
+        let opts = RunOptions { jitter: self.jitter, max_cycles: self.max_cycles, ..Default::default() };
+        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, (Checker::new(cores), ByCore(counts)));
+        sim.run(&mut programs)?;
+        let events = net.stamps.borrow().clone();
+        let messages = net.log.borrow().clone();
+        let truth = Truth::new(&events, cores);
+        let edges =
+            events.iter().filter(|e| e.index > 1).count() + events.iter().filter(|e| e.received.is_some()).count();
+        let (mut violations, pairs_checked, hlc) = match self.algo.base() {
+            LogicalAlgo::Vector => {
+                let (found, pairs) = happens::vector_characterisation(&truth, self.cfg.seed);
+                (found, pairs, None)
+            }
+            LogicalAlgo::Hlc => {
+                let (found, bounds) = happens::hlc(&truth, &net.clocks.borrow());
+                (found, 0, Some(bounds))
+            }
+            _ => (happens::clock_condition(&truth), 0, None),
+        };
+        let unmatched = happens::unmatched(&events, &messages);
+        if unmatched > 0 {
+            violations.push(Finding {
+                monitor: "happens-before record",
+                cycle: sim.stats.cycles,
+                cores: (0..cores).collect(),
+                what: format!("{unmatched} receive events took a message no recorded event sent"),
+            });
+        }
+        let events_hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = rustc_hash::FxHasher::default();
+            events.hash(&mut h);
+            messages.hash(&mut h);
+            h.finish()
+        };
+        Ok(LogicalReport {
+            stats: sim.stats.clone(),
+            events,
+            messages,
+            violations,
+            pairs_checked,
+            edges,
+            hlc,
+            events_hash,
+        })
+    }
+}
+
+/// A stall window generous for the workload: no handler for 50 periods.
+fn stall(period: Cycle) -> Cycle {
+    period.saturating_mul(50).max(100_000)
+}
