@@ -31,6 +31,52 @@ pub enum App {
     Clock(super::clock::ClockArgs),
 }
 
+/// The machine and its faults, as every `app` command takes them.
+#[derive(Args, Debug, Clone)]
+pub struct MachineArgs {
+    #[arg(long, default_value = "mesi")]
+    pub protocol: String,
+    #[arg(long, default_value = "crossbar")]
+    pub topology: String,
+    /// Seeds the network jitter, the programs' randomness (think time, back-off,
+    /// timers) and the message faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Coherence network jitter: up to this many cycles added to each message.
+    #[arg(long, default_value_t = 0)]
+    pub jitter: u64,
+    /// A fault: crash:CORE@CYCLE (the program stops; its cache keeps answering),
+    /// pause:CORE@CYCLE+CYCLES, and for apps that send messages drop:F>T#K,
+    /// drop:P, dup:F>T#K, dup:P, delay:P+D, partition:A>B@T+D (see the README).
+    /// Repeat for more.
+    #[arg(long = "fault", value_name = "FAULT")]
+    pub faults: Vec<String>,
+    /// A fault plan in TOML (`[[fault]]` tables), added to any `--fault`.
+    #[arg(long = "faults", value_name = "FILE.toml")]
+    pub fault_file: Option<std::path::PathBuf>,
+}
+
+impl MachineArgs {
+    /// The machine for `cores` cores, validated.
+    pub(super) fn config(&self, cores: usize) -> Result<SystemConfig> {
+        let protocol = parse_protocol(&self.protocol, "--protocol")?;
+        let mut cfg = SystemConfig { cores, protocol, seed: self.seed, ..SystemConfig::default() };
+        cfg.network.topology = parse_topology(&self.topology)?;
+        cfg.validate().map_err(|e| anyhow!("{e}"))?;
+        Ok(cfg)
+    }
+
+    /// The fault plan for `cores` cores (message faults only where the app
+    /// sends messages).
+    pub(super) fn plan(&self, cores: usize, messages: bool) -> Result<Plan> {
+        fault_plan(&self.faults, &self.fault_file, cores, messages)
+    }
+
+    pub(super) fn network_jitter(&self) -> Option<u64> {
+        (self.jitter > 0).then_some(self.jitter)
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct LockArgs {
     /// tas, ttas, ttas-backoff, ticket, anderson, mcs, clh (broken-ttas: a
@@ -45,16 +91,6 @@ pub struct LockArgs {
     /// Cycles of work inside the critical section.
     #[arg(long, default_value_t = 20)]
     pub cs_cycles: u64,
-    #[arg(long, default_value = "mesi")]
-    pub protocol: String,
-    #[arg(long, default_value = "crossbar")]
-    pub topology: String,
-    /// Seeds the network jitter and the programs' randomness (back-off, think time).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Network jitter: up to this many cycles added to each message.
-    #[arg(long, default_value_t = 0)]
-    pub jitter: u64,
     /// One row per core count, e.g. 1,2,4,8,16,32,64.
     #[arg(long, value_delimiter = ',')]
     pub sweep_cores: Vec<usize>,
@@ -65,20 +101,14 @@ pub struct LockArgs {
     /// is); by default 10,000 cycles per entry plus a million.
     #[arg(long)]
     pub max_cycles: Option<u64>,
-    /// A fault of the programs: crash:CORE@CYCLE (its program stops; its cache
-    /// keeps answering) or pause:CORE@CYCLE+CYCLES. Repeat for more.
-    #[arg(long = "fault", value_name = "FAULT")]
-    pub faults: Vec<String>,
-    /// A fault plan in TOML (`[[fault]]` tables with kind, core, at, cycles),
-    /// added to any `--fault`.
-    #[arg(long = "faults", value_name = "FILE.toml")]
-    pub fault_file: Option<std::path::PathBuf>,
     /// Write every access the run made as a native CSV trace (`cohsim run FILE`
     /// replays it with the same per-core counts).
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub machine: MachineArgs,
 }
 
 pub fn run(a: AppArgs) -> Result<i32> {
@@ -112,8 +142,6 @@ pub(super) fn fault_plan(
 
 fn lock(a: LockArgs) -> Result<i32> {
     let algo: Algo = a.algo.parse().map_err(|e| anyhow!("--algo: {e}"))?;
-    let protocol = parse_protocol(&a.protocol, "--protocol")?;
-    let topology = parse_topology(&a.topology)?;
     if a.entries == 0 {
         bail!("--entries: must be at least 1");
     }
@@ -121,7 +149,7 @@ fn lock(a: LockArgs) -> Result<i32> {
     if a.record.is_some() && !a.sweep_cores.is_empty() {
         bail!("--record: one run at a time, not with --sweep-cores");
     }
-    if a.record.is_some() && a.jitter > 0 {
+    if a.record.is_some() && a.machine.jitter > 0 {
         // `cohsim run` has no jitter: the recording would not replay alike.
         bail!("--record: not with --jitter (a trace replay has no network jitter, so it would not replay alike)");
     }
@@ -133,17 +161,15 @@ fn lock(a: LockArgs) -> Result<i32> {
     let mut rows = Vec::new();
     let mut failed = false;
     for &cores in &counts {
-        let mut cfg = SystemConfig { cores, protocol, seed: a.seed, ..SystemConfig::default() };
-        cfg.network.topology = topology;
-        cfg.validate().map_err(|e| anyhow!("{e}"))?;
-        let faults = fault_plan(&a.faults, &a.fault_file, cores, false)?;
+        let cfg = a.machine.config(cores)?;
+        let faults = a.machine.plan(cores, false)?;
         let max_cycles = a.max_cycles.unwrap_or(10_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
         let run = LockRun {
             cfg,
             algo,
             entries: a.entries,
             cs_cycles: a.cs_cycles,
-            jitter: (a.jitter > 0).then_some(a.jitter),
+            jitter: a.machine.network_jitter(),
             max_cycles: Some(max_cycles),
             faults,
             record: a.record.is_some(),
@@ -229,9 +255,9 @@ fn row_json(a: &LockArgs, algo: Algo, cores: usize, r: &LockReport) -> Value {
         "app": "lock",
         "algo": algo.name(),
         "cores": cores,
-        "seed": a.seed,
-        "protocol": a.protocol.to_ascii_lowercase(),
-        "topology": a.topology.to_ascii_lowercase(),
+        "seed": a.machine.seed,
+        "protocol": a.machine.protocol.to_ascii_lowercase(),
+        "topology": a.machine.topology.to_ascii_lowercase(),
         "entries": a.entries,
         "cycles": s.cycles,
         "violations": r.violations,
@@ -255,10 +281,10 @@ fn table(a: &LockArgs, algo: Algo, rows: &[Value]) -> String {
     let mut s = format!(
         "cohsim app lock: {algo}, {} entries, {}, {}, seed {}, jitter {}\n\n",
         a.entries,
-        a.protocol.to_ascii_uppercase(),
-        a.topology,
-        a.seed,
-        a.jitter
+        a.machine.protocol.to_ascii_uppercase(),
+        a.machine.topology,
+        a.machine.seed,
+        a.machine.jitter
     );
     s += "  cores      cycles   per hand-off: cycles   coh. msgs   invals   misses   longest wait   violations\n";
     for r in rows {

@@ -10,12 +10,12 @@ use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::app::{fault_plan, hardware_counts};
-use super::common::{emit, parse_protocol, parse_topology};
+use super::app::{MachineArgs, hardware_counts};
+use super::common::emit;
 use crate::apps::clocks::logical::LogicalAlgo;
 use crate::apps::clocks::logical_run::{LogicalReport, LogicalRun};
 use crate::apps::clocks::sync::{MAX_PERIOD, MIN_PERIOD, SyncAlgo, SyncRun};
-use crate::config::{MAX_CORES, SystemConfig};
+use crate::config::MAX_CORES;
 use crate::engine::{FrontendError, SimError};
 use crate::exec::clock::ClockSpec;
 
@@ -45,20 +45,6 @@ pub struct ClockArgs {
     /// Up to this many cycles added to each clock read.
     #[arg(long, default_value_t = 0)]
     pub clock_jitter: u64,
-    #[arg(long, default_value = "mesi")]
-    pub protocol: String,
-    #[arg(long, default_value = "crossbar")]
-    pub topology: String,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Coherence network jitter: up to this many cycles added to each message.
-    #[arg(long, default_value_t = 0)]
-    pub jitter: u64,
-    /// A fault (see `app mutex`). Repeat for more.
-    #[arg(long = "fault", value_name = "FAULT")]
-    pub faults: Vec<String>,
-    #[arg(long = "faults", value_name = "FILE.toml")]
-    pub fault_file: Option<std::path::PathBuf>,
     #[arg(long)]
     pub max_cycles: Option<u64>,
     /// Synchronisation: write each core's offset from true time over the run
@@ -67,6 +53,8 @@ pub struct ClockArgs {
     pub csv: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub machine: MachineArgs,
 }
 
 enum Algo {
@@ -88,8 +76,6 @@ fn parse_algo(s: &str) -> Result<Algo> {
 
 pub fn run(a: ClockArgs) -> Result<i32> {
     let algo = parse_algo(&a.algo)?;
-    let protocol = parse_protocol(&a.protocol, "--protocol")?;
-    let topology = parse_topology(&a.topology)?;
     if a.cores == 0 || a.cores > MAX_CORES {
         bail!("--cores: {} is outside 1..={MAX_CORES}", a.cores);
     }
@@ -107,15 +93,13 @@ pub fn run(a: ClockArgs) -> Result<i32> {
     if a.clock_jitter > 1 << 40 {
         bail!("--clock-jitter: {} cycles is absurd (at most 2^40)", a.clock_jitter);
     }
-    let specs = ClockSpec::spread(a.cores, a.clock_skew, a.drift_ppm, a.clock_jitter, a.seed).map_err(|e| {
+    let specs = ClockSpec::spread(a.cores, a.clock_skew, a.drift_ppm, a.clock_jitter, a.machine.seed).map_err(|e| {
         let setting = if e.contains("ppm") { "--drift-ppm" } else { "--clock-skew" };
         anyhow!("{setting}: {e}")
     })?;
-    let mut cfg = SystemConfig { cores: a.cores, protocol, seed: a.seed, ..SystemConfig::default() };
-    cfg.network.topology = topology;
-    cfg.validate().map_err(|e| anyhow!("{e}"))?;
-    let faults = fault_plan(&a.faults, &a.fault_file, a.cores, true)?;
-    let jitter = (a.jitter > 0).then_some(a.jitter);
+    let cfg = a.machine.config(a.cores)?;
+    let faults = a.machine.plan(a.cores, true)?;
+    let jitter = a.machine.network_jitter();
     let (doc, table, failed) = match algo {
         Algo::Logical(algo) => {
             if a.csv.is_some() {
@@ -183,9 +167,9 @@ fn logical_json(a: &ClockArgs, algo: LogicalAlgo, r: &LogicalReport) -> Value {
         "app": "clock",
         "algo": algo.name(),
         "cores": a.cores,
-        "seed": a.seed,
-        "protocol": a.protocol.to_ascii_lowercase(),
-        "topology": a.topology.to_ascii_lowercase(),
+        "seed": a.machine.seed,
+        "protocol": a.machine.protocol.to_ascii_lowercase(),
+        "topology": a.machine.topology.to_ascii_lowercase(),
         "cycles": s.cycles,
         "violations": r.violations,
         "software": {
@@ -210,9 +194,9 @@ fn logical_table(a: &ClockArgs, algo: LogicalAlgo, r: &Value) -> String {
         algo.name(),
         a.cores,
         a.events,
-        a.protocol.to_ascii_uppercase(),
-        a.topology,
-        a.seed
+        a.machine.protocol.to_ascii_uppercase(),
+        a.machine.topology,
+        a.machine.seed
     );
     s += &format!(
         "  events {} ({} messages sent, {} received); happens-before edges checked {}; vector pairs checked {}\n",

@@ -8,8 +8,8 @@ use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::app::{fault_plan, hardware_counts};
-use super::common::{emit, parse_protocol, parse_topology};
+use super::app::{MachineArgs, hardware_counts};
+use super::common::emit;
 use crate::apps::locks::{self, LockRun};
 use crate::apps::mutex::Algo;
 use crate::apps::mutex::run::{MutexReport, MutexRun, Outcome, weakness};
@@ -37,23 +37,6 @@ pub struct MutexArgs {
     /// Think time before each request: a seeded pick below this many cycles.
     #[arg(long, default_value_t = 32)]
     pub think: u64,
-    #[arg(long, default_value = "mesi")]
-    pub protocol: String,
-    #[arg(long, default_value = "crossbar")]
-    pub topology: String,
-    /// Seeds the network jitter, the timers and the message faults.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Coherence network jitter: up to this many cycles added to each message.
-    #[arg(long, default_value_t = 0)]
-    pub jitter: u64,
-    /// A fault: crash:C@T, pause:C@T+D, drop:F>T#K, drop:P, dup:F>T#K, dup:P,
-    /// delay:P+D, partition:A>B@T+D (see the README). Repeat for more.
-    #[arg(long = "fault", value_name = "FAULT")]
-    pub faults: Vec<String>,
-    /// A fault plan in TOML (`[[fault]]` tables), added to any `--fault`.
-    #[arg(long = "faults", value_name = "FILE.toml")]
-    pub fault_file: Option<std::path::PathBuf>,
     /// End the run as blocked when no process entered for this many cycles.
     #[arg(long, default_value_t = 200_000)]
     pub stall: u64,
@@ -80,6 +63,8 @@ pub struct MutexArgs {
     pub unordered: bool,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub machine: MachineArgs,
 }
 
 impl MutexArgs {
@@ -108,8 +93,6 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
         );
     }
     let cores = *a.cores.get_or_insert(4);
-    let protocol = parse_protocol(&a.protocol, "--protocol")?;
-    let topology = parse_topology(&a.topology)?;
     if a.entries == 0 || a.entries > u64::from(u32::MAX) {
         bail!("--entries: {} is outside 1..={}", a.entries, u32::MAX);
     }
@@ -119,15 +102,13 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
     if algo == Algo::Central && cores < 2 {
         bail!("--cores: central needs at least 2 (a coordinator on core 0 and a process that enters)");
     }
-    let mut cfg = SystemConfig { cores, protocol, seed: a.seed, ..SystemConfig::default() };
-    cfg.network.topology = topology;
-    cfg.validate().map_err(|e| anyhow!("{e}"))?;
-    let faults = fault_plan(&a.faults, &a.fault_file, cores, true)?;
+    let cfg = a.machine.config(cores)?;
+    let faults = a.machine.plan(cores, true)?;
     let max_cycles = a.max_cycles.unwrap_or(50_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
     let mutex_run = |algo| MutexRun {
         cs_cycles: a.cs_cycles,
         think: a.think,
-        jitter: (a.jitter > 0).then_some(a.jitter),
+        jitter: a.machine.network_jitter(),
         max_cycles: Some(max_cycles),
         faults: faults.clone(),
         stall: a.stall,
@@ -166,7 +147,7 @@ fn check(a: &MutexArgs, algo: Algo) -> Result<i32> {
     if processes == 0 || processes > MOST || (algo == Algo::Central && processes < 2) {
         bail!("--cores: {processes} processes cannot be checked for {algo} (1..={MOST}; central needs 2)");
     }
-    if !a.faults.is_empty() || a.fault_file.is_some() {
+    if !a.machine.faults.is_empty() || a.machine.fault_file.is_some() {
         bail!("--check: faults apply to runs; the check explores every interleaving of a reliable network");
     }
     if a.check_entries == 0 {
@@ -213,11 +194,11 @@ pub fn report_json(a: &MutexArgs, algo: Algo, r: &MutexReport) -> Value {
         "app": "mutex",
         "algo": algo.name(),
         "cores": a.cores(),
-        "seed": a.seed,
-        "protocol": a.protocol.to_ascii_lowercase(),
-        "topology": a.topology.to_ascii_lowercase(),
+        "seed": a.machine.seed,
+        "protocol": a.machine.protocol.to_ascii_lowercase(),
+        "topology": a.machine.topology.to_ascii_lowercase(),
         "entries": a.entries,
-        "faults": a.faults,
+        "faults": a.machine.faults,
         "cycles": s.cycles,
         "outcome": outcome,
         "violations": r.violations,
@@ -257,9 +238,9 @@ fn table(a: &MutexArgs, algo: Algo, r: &Value) -> String {
         "cohsim app mutex: {algo}, {} cores, {} entries, {}, {}, seed {}\n\n",
         a.cores(),
         a.entries,
-        a.protocol.to_ascii_uppercase(),
-        a.topology,
-        a.seed
+        a.machine.protocol.to_ascii_uppercase(),
+        a.machine.topology,
+        a.machine.seed
     );
     s += &format!("  outcome: {}\n", r["outcome"]["status"].as_str().unwrap_or(""));
     let pe = &r["per_entry"];
@@ -314,14 +295,14 @@ fn table(a: &MutexArgs, algo: Algo, r: &Value) -> String {
 fn compare(a: &MutexArgs, cfg: &SystemConfig, max_cycles: u64, mutex_run: impl Fn(Algo) -> MutexRun) -> Result<i32> {
     let mut rows: Vec<Value> = Vec::new();
     let mut failed = false;
-    let lock_faults = fault_plan(&a.faults, &a.fault_file, a.cores(), false)?;
+    let lock_faults = a.machine.plan(a.cores(), false)?;
     for algo in locks::Algo::ALL.into_iter().filter(|l| *l != locks::Algo::BrokenTtas) {
         let run = LockRun {
             cfg: cfg.clone(),
             algo,
             entries: a.entries,
             cs_cycles: a.cs_cycles,
-            jitter: (a.jitter > 0).then_some(a.jitter),
+            jitter: a.machine.network_jitter(),
             max_cycles: Some(max_cycles),
             faults: lock_faults.clone(),
             record: false,
@@ -370,9 +351,9 @@ fn compare(a: &MutexArgs, cfg: &SystemConfig, max_cycles: u64, mutex_run: impl F
             "cohsim app mutex --compare: {} cores, {} entries, {}, {}, seed {}\n\n",
             a.cores(),
             a.entries,
-            a.protocol.to_ascii_uppercase(),
-            a.topology,
-            a.seed
+            a.machine.protocol.to_ascii_uppercase(),
+            a.machine.topology,
+            a.machine.seed
         );
         s += "  algorithm         kind              per entry: cycles   coh. msgs   sw msgs   longest wait   outcome     violations\n";
         for r in &rows {
