@@ -2,12 +2,15 @@
 //! per (sender, receiver) pair, so a software message is paid for in the
 //! coherence traffic of the lines it is written to and read from.
 //!
-//! Layout of one ring (cache-line message passing, as ssmp and FastForward
-//! lay it out): the tail (messages written, bumped by the sender) on a line of
-//! its own, the head (messages taken, bumped by the receiver) on a line of its
-//! own, then `slots` slots of whole lines. A slot holds the message's length
-//! in bytes in its first word and the encoded message (postcard) in the words
-//! after it, so a message costs the lines its encoding takes.
+//! Layout (cache-line message passing, as ssmp and FastForward lay it out):
+//! each ring's tail (messages written, bumped by the sender) on a line of its
+//! own, its head (messages taken, bumped by the receiver) on a line of its
+//! own, and `slots` slots of whole lines. A slot holds the message's length in
+//! bytes in its first word and the encoded message (postcard) in the words
+//! after it, so a message costs the lines its encoding takes. The tails a
+//! receiver polls sit on consecutive lines (so they fall in different sets of
+//! its L1, not in the one set a power-of-two stride between rings would give
+//! them), and so do the heads a sender reads.
 //!
 //! The sender keeps its tail in a register and the head it last read; it reads
 //! the head line again only when the ring looks full (Lamport's SPSC queue
@@ -45,30 +48,34 @@ impl Layout {
         Layout { base: base.next_multiple_of(line), line, cores: cores as u64, slots, slot_lines }
     }
 
-    /// Bytes every ring takes.
-    fn ring_bytes(&self) -> u64 {
-        (2 + self.slots * self.slot_lines) * self.line
+    /// Lines of one ring's slots.
+    fn ring_lines(&self) -> u64 {
+        self.slots * self.slot_lines
     }
 
     /// The first address past every ring.
     pub fn end(&self) -> u64 {
-        self.base + self.cores * self.cores * self.ring_bytes()
+        let n2 = self.cores * self.cores;
+        self.base + (2 * n2 + n2 * self.ring_lines()) * self.line
     }
 
-    fn ring(&self, from: usize, to: usize) -> u64 {
-        self.base + (from as u64 * self.cores + to as u64) * self.ring_bytes()
-    }
-
+    /// Tails first, by receiver: the `n` tails core `to` polls are lines
+    /// `to * n .. to * n + n`.
     fn tail(&self, from: usize, to: usize) -> u64 {
-        self.ring(from, to)
+        self.base + (to as u64 * self.cores + from as u64) * self.line
     }
 
+    /// Then heads, by sender.
     fn head(&self, from: usize, to: usize) -> u64 {
-        self.ring(from, to) + self.line
+        let n2 = self.cores * self.cores;
+        self.base + (n2 + from as u64 * self.cores + to as u64) * self.line
     }
 
+    /// Then each ring's slots.
     fn slot(&self, from: usize, to: usize, index: u64) -> u64 {
-        self.ring(from, to) + (2 + (index % self.slots) * self.slot_lines) * self.line
+        let n2 = self.cores * self.cores;
+        let ring = from as u64 * self.cores + to as u64;
+        self.base + (2 * n2 + ring * self.ring_lines() + (index % self.slots) * self.slot_lines) * self.line
     }
 
     /// The largest encoded message a slot holds, in bytes.
@@ -210,16 +217,28 @@ mod tests {
     #[test]
     fn rings_are_disjoint_and_line_aligned() {
         let l = Layout::new(0x1000, 64, 3, 4, 1);
-        // Each ring: tail line, head line, 4 slot lines = 384 bytes.
-        assert_eq!(l.ring(0, 1) - l.ring(0, 0), 6 * 64);
-        assert_eq!(l.end(), 0x1000 + 9 * 6 * 64);
-        assert_eq!(
-            (l.tail(1, 2), l.head(1, 2), l.slot(1, 2, 0)),
-            (l.ring(1, 2), l.ring(1, 2) + 64, l.ring(1, 2) + 128)
-        );
+        // 3 cores, 9 rings: 9 tail lines, 9 head lines, 9 x 4 slot lines.
+        assert_eq!(l.end(), 0x1000 + (9 + 9 + 36) * 64);
+        // Core 2 polls lines 6, 7, 8 (from 0, 1, 2): consecutive, so in
+        // different sets.
+        assert_eq!([l.tail(0, 2), l.tail(1, 2)], [0x1000 + 6 * 64, 0x1000 + 7 * 64]);
+        assert_eq!(l.head(1, 2), 0x1000 + (9 + 5) * 64);
+        // Ring (1, 2) is ring 5: its slots start at line 18 + 5 * 4.
+        assert_eq!(l.slot(1, 2, 0), 0x1000 + (18 + 20) * 64);
         // Slot indices wrap around the ring.
         assert_eq!(l.slot(1, 2, 5), l.slot(1, 2, 1));
         assert_eq!(l.capacity(), 56);
+        // Every line is used once.
+        let mut lines = std::collections::BTreeSet::new();
+        for f in 0..3 {
+            for t in 0..3 {
+                assert!(lines.insert(l.tail(f, t)) && lines.insert(l.head(f, t)));
+                for i in 0..4 {
+                    assert!(lines.insert(l.slot(f, t, i)));
+                }
+            }
+        }
+        assert_eq!(lines.len(), 54);
     }
 
     #[test]
