@@ -112,7 +112,19 @@ fn berkeley_leaves_a_mad_clock_out_of_the_average() {
 
 #[test]
 fn monitors_stay_green_across_seeds_protocols_and_topologies() {
-    for seed in 1..=3 {
+    green_over_seeds(1..4);
+}
+
+/// The long run (`cargo test --release --test clock_sync -- --ignored`):
+/// 1,000 seeds of each algorithm, protocol and topology.
+#[test]
+#[ignore]
+fn monitors_stay_green_over_a_thousand_seeds_by_hand() {
+    green_over_seeds(1..1001);
+}
+
+fn green_over_seeds(seeds: std::ops::Range<u64>) {
+    for seed in seeds {
         for protocol in [Protocol::Mesi, Protocol::Moesi] {
             for topology in [Topology::Crossbar, Topology::Mesh] {
                 for algo in [SyncAlgo::Cristian, SyncAlgo::Berkeley, SyncAlgo::Ntp, SyncAlgo::Ptp] {

@@ -1,7 +1,9 @@
 //! Software that runs on the simulated cores, built on `exec`: spin locks on
-//! shared memory (`locks`) and mutual exclusion by message passing through
-//! mailboxes (`mutex`); clocks and agreement are to come.
+//! shared memory (`locks`), mutual exclusion by message passing through
+//! mailboxes (`mutex`), physical and logical clocks (`clocks`), and ordered
+//! broadcast (`broadcast`); agreement under faults is to come.
 
+pub mod broadcast;
 pub mod clocks;
 pub mod locks;
 pub mod mutex;

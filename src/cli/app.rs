@@ -29,6 +29,8 @@ pub enum App {
     /// Clocks: logical clocks graded against true happens-before, physical
     /// clock synchronisation graded against true time.
     Clock(super::clock::ClockArgs),
+    /// Ordered broadcast (FIFO, causal, total), delivery order checked against the truth.
+    Broadcast(super::broadcast::BroadcastArgs),
 }
 
 /// The machine and its faults, as every `app` command takes them.
@@ -116,6 +118,7 @@ pub fn run(a: AppArgs) -> Result<i32> {
         App::Lock(l) => lock(l),
         App::Mutex(m) => super::mutex::run(m),
         App::Clock(c) => super::clock::run(c),
+        App::Broadcast(b) => super::broadcast::run(b),
     }
 }
 

@@ -2,6 +2,7 @@
 //! Exit status: 0 success, 1 a failed check (violation, deadlock), 2 bad input.
 
 mod app;
+mod broadcast;
 mod check;
 mod clock;
 mod common;

@@ -118,6 +118,8 @@ where
         boxes: Mailboxes::new(net.layout, me),
         timers: Vec::new(),
         held: Vec::new(),
+        outbox: vec![std::collections::VecDeque::new(); n],
+        waiting: 0,
         section: None,
         reading: 0,
         seen: (0, 0, 0),
@@ -153,10 +155,15 @@ where
             state = core.after(Some(&state), next.unwrap_or_else(|| state.clone()), out, None).await;
             continue;
         }
-        // Messages held back by a delay whose time has come.
+        // Messages held back by a delay whose time has come: sent now.
         if let Some(i) = core.held.iter().position(|h| h.0 <= now) {
             let (_, to, bytes, id) = core.held.remove(i);
-            core.write(to, &bytes, id, 1).await;
+            core.queue(to, bytes, id, 1).await;
+            continue;
+        }
+        // Messages waiting for room in a full ring: one goes if its ring has
+        // room now (a load of the ring's head).
+        if core.waiting > 0 && core.drain_one().await {
             continue;
         }
         // One message from the next ring that holds one.
@@ -213,6 +220,12 @@ struct Core<A: Actor> {
     timers: Vec<(<A as Actor>::Timer, Cycle)>,
     /// Messages a delay holds back: (due, to, bytes, id).
     held: Vec<(Cycle, usize, Vec<u8>, u32)>,
+    /// Per receiver, messages waiting for room in its ring, in order: a
+    /// full ring never blocks the core (it keeps taking messages, so two
+    /// cores with full rings to each other cannot deadlock).
+    outbox: Vec<std::collections::VecDeque<(Vec<u8>, u32)>>,
+    /// Messages in all the outboxes.
+    waiting: usize,
     /// In the section: the counter's value loaded, and the cycle its work ends.
     section: Option<(u64, Cycle)>,
     /// The clock reading the current handler saw.
@@ -241,7 +254,7 @@ where
 
     /// Takes the clock requests, claims and events the handler left in the
     /// state; `sent` and `received` are the handler's messages.
-    fn take_records(&mut self, state: &A::State, sent: Vec<u32>, received: Option<u32>) {
+    fn take_records(&mut self, state: &A::State, sent: Vec<u32>, received: Option<u32>, start: Cycle) {
         let (me, now) = (self.ctx.id(), self.ctx.now());
         if let Some((n, adjust)) = self.actor.clock_request(state)
             && n > self.seen.0
@@ -262,7 +275,9 @@ where
         {
             self.seen.2 = index;
             let physical = self.reading;
-            self.net.stamps.borrow_mut().push(Stamped { core: me, index, cycle: now, physical, stamp, sent, received });
+            // The event happened when its handler ran (its sends take longer).
+            let cycle = start;
+            self.net.stamps.borrow_mut().push(Stamped { core: me, index, cycle, physical, stamp, sent, received });
         }
     }
 
@@ -275,6 +290,7 @@ where
         out: Out<A>,
         received: Option<u32>,
     ) -> A::State {
+        let start = self.ctx.now();
         self.net.last_progress.set(self.net.last_progress.get().max(self.ctx.now()));
         let a = &self.actor;
         let (wanted, was_in) = before.map_or((false, false), |s| (a.wants(s), a.in_section(s)));
@@ -312,7 +328,7 @@ where
         if leaving {
             self.ctx.event(SwEventKind::Released);
         }
-        self.take_records(&state, sent, received);
+        self.take_records(&state, sent, received, start);
         self.net.finished[self.ctx.id()].set(self.actor.finished(&state));
         state
     }
@@ -350,25 +366,44 @@ where
             }
             return id;
         }
-        self.write(to, &bytes, id, fate.copies).await;
+        self.queue(to, bytes, id, fate.copies).await;
         id
     }
 
-    /// Writes `copies` copies of message `id` into `to`'s ring, charging it
-    /// the time and the coherence traffic. A full ring is waited on, unless
-    /// the run ends meanwhile.
-    async fn write(&mut self, to: usize, bytes: &[u8], id: u32, copies: u32) {
+    /// Sends `copies` copies of message `id` to `to`: written now if nothing
+    /// waits before them and the ring has room, else put in the outbox.
+    async fn queue(&mut self, to: usize, bytes: Vec<u8>, id: u32, copies: u32) {
+        for _ in 0..copies {
+            if self.outbox[to].is_empty() && self.boxes.has_room(&self.ctx, to).await {
+                self.write(to, &bytes, id).await;
+            } else {
+                self.outbox[to].push_back((bytes.clone(), id));
+                self.waiting += 1;
+            }
+        }
+    }
+
+    /// Writes the oldest waiting message of the first receiver whose ring has
+    /// room; whether one went.
+    async fn drain_one(&mut self) -> bool {
+        for to in 0..self.outbox.len() {
+            if !self.outbox[to].is_empty() && self.boxes.has_room(&self.ctx, to).await {
+                let (bytes, id) = self.outbox[to].pop_front().expect("not empty");
+                self.waiting -= 1;
+                self.write(to, &bytes, id).await;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Writes one copy of message `id` into `to`'s ring, which has room,
+    /// charging it the time and the coherence traffic.
+    async fn write(&mut self, to: usize, bytes: &[u8], id: u32) {
         let n = self.net.cores();
         let (start, before) = (self.ctx.now(), self.count());
-        for _ in 0..copies {
-            while !self.boxes.has_room(&self.ctx, to).await {
-                if self.net.over(self.ctx.now()) {
-                    return;
-                }
-            }
-            self.net.rings.borrow_mut()[self.ctx.id() * n + to].push(id);
-            self.boxes.send(&self.ctx, to, bytes).await;
-        }
+        self.net.rings.borrow_mut()[self.ctx.id() * n + to].push(id);
+        self.boxes.send(&self.ctx, to, bytes).await;
         let mut log = self.net.log.borrow_mut();
         let m = &mut log[id as usize];
         m.send_cycles += self.ctx.now() - start;

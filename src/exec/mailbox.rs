@@ -19,9 +19,10 @@
 //! the tail invalidates it. Cores are in order and sequentially consistent,
 //! so writing the slot before the tail publishes the message.
 //!
-//! A sender blocks while the ring is full (it keeps no other queue); rings are
-//! sized so the algorithms here never fill one, except towards a process that
-//! stopped taking messages (a crash), where blocking is the real behaviour.
+//! `send` waits while the ring is full. The actor runtime (`exec::actor`)
+//! never waits on one: it keeps the message in the core's outbox, in order
+//! per receiver, and goes on taking messages, so two cores with full rings to
+//! each other cannot deadlock.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

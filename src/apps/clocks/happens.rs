@@ -8,8 +8,9 @@
 //! form a prefix of that process's events (program order is a chain), so
 //! `past(f)[j]`, the length of that prefix, says it all: e (process j's k-th
 //! event) happens before f exactly when e ≠ f and k ≤ past(f)[j]. `past` is
-//! computed once, in an order where every event comes after its causes (true
-//! time), as the entry-wise maximum over f's two possible predecessors.
+//! computed once, in an order where every event comes after its causes (a
+//! topological order of the two kinds of edge, not the cycles the events were
+//! recorded at), as the entry-wise maximum over f's two predecessors.
 //!
 //! Monitors, each a finding per violated edge or pair:
 //! - Lamport's clock condition, e → f implies L(e) < L(f): checked on every
@@ -47,24 +48,41 @@ pub struct Truth<'a> {
 impl<'a> Truth<'a> {
     /// Builds the truth of `events` (in any order) for `processes` processes.
     pub fn new(events: &'a [Stamped], processes: usize) -> Truth<'a> {
-        let mut order: Vec<usize> = (0..events.len()).collect();
-        order.sort_by_key(|&i| (events[i].cycle, events[i].core, events[i].index));
-        // The event that sent each message, and each process's previous event.
+        // Each process's events in program order, and the event that sent
+        // each message.
+        let mut by_core: Vec<Vec<usize>> = vec![Vec::new(); processes];
+        for (i, e) in events.iter().enumerate() {
+            by_core[e.core].push(i);
+        }
+        for list in &mut by_core {
+            list.sort_by_key(|&i| events[i].index);
+        }
         let mut sender = std::collections::HashMap::new();
         for (i, e) in events.iter().enumerate() {
             for id in &e.sent {
                 sender.insert(*id, i);
             }
         }
-        let mut last: Vec<Option<usize>> = vec![None; processes];
         let mut preds = vec![(None, None); events.len()];
-        for &i in &order {
-            let e = &events[i];
-            preds[i] = (last[e.core], e.received.and_then(|id| sender.get(&id).copied()));
-            last[e.core] = Some(i);
+        for list in &by_core {
+            for (k, &i) in list.iter().enumerate() {
+                let previous = k.checked_sub(1).map(|k| list[k]);
+                preds[i] = (previous, events[i].received.and_then(|id| sender.get(&id).copied()));
+            }
         }
+        // Causes before effects (Kahn's order over the two kinds of edge;
+        // the cycles events were recorded at need not respect it).
+        let mut effects: Vec<Vec<usize>> = vec![Vec::new(); events.len()];
+        let mut waiting = vec![0u8; events.len()];
+        for (f, (a, b)) in preds.iter().enumerate() {
+            for e in [a, b].into_iter().flatten() {
+                effects[*e].push(f);
+                waiting[f] += 1;
+            }
+        }
+        let mut ready: std::collections::VecDeque<usize> = (0..events.len()).filter(|&i| waiting[i] == 0).collect();
         let mut past = vec![Vec::new(); events.len()];
-        for &i in &order {
+        while let Some(i) = ready.pop_front() {
             let mut p = vec![0u32; processes];
             for q in [preds[i].0, preds[i].1].into_iter().flatten() {
                 for (mine, theirs) in p.iter_mut().zip(&past[q]) {
@@ -73,6 +91,12 @@ impl<'a> Truth<'a> {
             }
             p[events[i].core] = events[i].index;
             past[i] = p;
+            for &f in &effects[i] {
+                waiting[f] -= 1;
+                if waiting[f] == 0 {
+                    ready.push_back(f);
+                }
+            }
         }
         Truth { events, past, preds }
     }
@@ -227,11 +251,13 @@ mod tests {
     #[test]
     fn the_truth_follows_program_order_and_messages() {
         // p0: a (sends m0), b; p1: c (receives m0), d. By hand: a -> b,
-        // a -> c -> d, a -> d; b and c, b and d are concurrent.
+        // a -> c -> d, a -> d; b and c, b and d are concurrent. The cycles
+        // are recorded out of causal order (c before a): the truth follows
+        // the edges, not the clock on the wall.
         let events = [
             ev(0, 1, 10, &[1, 0], &[0], None),
             ev(0, 2, 20, &[2, 0], &[], None),
-            ev(1, 1, 30, &[1, 1], &[], Some(0)),
+            ev(1, 1, 5, &[1, 1], &[], Some(0)),
             ev(1, 2, 40, &[1, 2], &[], None),
         ];
         let t = Truth::new(&events, 2);
