@@ -163,3 +163,14 @@ fn full_rings_do_not_deadlock_the_cores() {
     assert!(r.violations.is_empty(), "{:?}", r.violations.first());
     assert_eq!(r.messages.len(), 40 * 4 * 3, "N - 1 sends per broadcast");
 }
+
+#[test]
+fn a_cold_start_on_many_cores_is_not_taken_for_a_stall() {
+    // 150 cores first poll 150 x 149 cold rings at once: the misses queue at
+    // the directory for about 100,000 cycles with no handler running. The
+    // stall window grows with cores squared, so the run completes.
+    let r = run(&setup(Order::Fifo, 150, 1, 1, &[]));
+    assert!(r.finished, "stalled");
+    assert!(r.violations.is_empty(), "{:?}", r.violations.first());
+    assert_eq!(r.messages.len(), 150 * 149, "N - 1 sends per broadcast");
+}

@@ -445,8 +445,48 @@ fn app_clock_grades_clocks_and_names_bad_settings() {
         (&["--algo", "lamport", "--events", "0"], "--events"),
         (&["--algo", "lamport", "--period", "0"], "--period"),
         (&["--algo", "lamport", "--csv", "x.csv"], "--csv"),
+        (&["--algo", "cristian", "--cores", "1"], "--cores"),
+        (&["--algo", "ntp", "--rounds", "4294967295"], "--rounds"),
+        (&["--algo", "ntp", "--clock-jitter", "2000000"], "--clock-jitter"),
+        (&["--algo", "lamport", "--events", "100000000"], "--events"),
     ] {
         let mut all = vec!["app", "clock"];
+        all.extend_from_slice(args);
+        let o = cohsim(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn app_broadcast_checks_delivery_order_and_names_bad_settings() {
+    let o = cohsim(&["app", "broadcast", "--order", "causal", "--cores", "3", "--casts", "5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // N - 1 sends per broadcast: 3 processes x 5 broadcasts x 2.
+    assert_eq!(v["software"]["messages"].as_u64(), Some(30));
+    let o = cohsim(&[
+        "app",
+        "broadcast",
+        "--order",
+        "broken-fifo",
+        "--cores",
+        "3",
+        "--casts",
+        "10",
+        "--fault",
+        "delay:0.5+300",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("violation (fifo delivery)"), "{}", stderr(&o));
+    for (args, needle) in [
+        (&["--order", "gossip"][..], "--order"),
+        (&["--cores", "300"], "--cores"),
+        (&["--casts", "0"], "--casts"),
+        (&["--casts", "5000000"], "--casts"),
+        (&["--fault", "drop:2"], "outside 0..1"),
+    ] {
+        let mut all = vec!["app", "broadcast"];
         all.extend_from_slice(args);
         let o = cohsim(&all);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

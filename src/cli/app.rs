@@ -8,11 +8,12 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::common::{emit, parse_protocol, parse_topology};
+use crate::apps::json::hardware_counts;
 use crate::apps::locks::{Algo, LockReport, LockRun};
 use crate::config::{MAX_CORES, SystemConfig};
 use crate::engine::{FrontendError, SimError};
 use crate::exec::fault::{Fault, Plan};
-use crate::model::{MsgKind, Primitive};
+use crate::model::Primitive;
 
 #[derive(Args, Debug)]
 pub struct AppArgs {
@@ -222,27 +223,6 @@ fn lock(a: LockArgs) -> Result<i32> {
         }
     }
     Ok(if failed { 1 } else { 0 })
-}
-
-/// A run's coherence messages by type and by primitive tag (the counts that
-/// are not zero), as JSON objects: `coherence.by_type` and
-/// `primitives.hardware` of every `app` command.
-pub(super) fn hardware_counts(
-    s: &crate::stats::Stats,
-) -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
-    let by_type = MsgKind::ALL
-        .iter()
-        .zip(s.msg_count.iter())
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| (k.name().to_string(), json!(n)))
-        .collect();
-    let hardware = Primitive::ALL
-        .iter()
-        .zip(s.primitives.iter())
-        .filter(|(_, n)| **n > 0)
-        .map(|(p, n)| (p.tag().to_string(), json!(n)))
-        .collect();
-    (by_type, hardware)
 }
 
 /// One run as the JSON every `app` command prints (see the README).

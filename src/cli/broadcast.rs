@@ -10,7 +10,6 @@ use super::app::MachineArgs;
 use super::common::emit;
 use crate::apps::broadcast::{BroadcastRun, Order};
 use crate::config::MAX_CORES;
-use crate::engine::{FrontendError, SimError};
 
 #[derive(Args, Debug)]
 pub struct BroadcastArgs {
@@ -36,11 +35,13 @@ pub struct BroadcastArgs {
 
 pub fn run(a: BroadcastArgs) -> Result<i32> {
     let order: Order = a.order.parse().map_err(|e| anyhow!("--order: {e}"))?;
-    if a.cores == 0 || a.cores > MAX_CORES {
-        bail!("--cores: {} is outside 1..={MAX_CORES}", a.cores);
+    // A sequencer's numbered message names its sender in one byte.
+    const MOST: usize = 256;
+    if a.cores == 0 || a.cores > MOST.min(MAX_CORES) {
+        bail!("--cores: {} is outside 1..={MOST}", a.cores);
     }
-    if a.casts == 0 {
-        bail!("--casts: must be at least 1");
+    if a.casts == 0 || u64::from(a.casts) * a.cores as u64 > 1 << 24 {
+        bail!("--casts: {} is outside 1..=2^24 / cores", a.casts);
     }
     let mut run = BroadcastRun::new(a.machine.config(a.cores)?, order, a.casts);
     if let Some(p) = a.period {
@@ -52,13 +53,8 @@ pub fn run(a: BroadcastArgs) -> Result<i32> {
     run.faults = a.machine.plan(a.cores, true)?;
     run.jitter = a.machine.network_jitter();
     run.max_cycles = a.max_cycles;
-    let report = match run.run() {
-        Ok(r) => r,
-        Err(SimError::Frontend(e @ FrontendError::Input(_))) => bail!("{e}"),
-        Err(e) => {
-            eprintln!("cohsim: app broadcast {}: {e}", order.name());
-            return Ok(1);
-        }
+    let Some(report) = super::clock::finished(run.run(), &format!("app broadcast {}", order.name()))? else {
+        return Ok(1);
     };
     let text = if a.json { serde_json::to_string_pretty(&report.to_json())? + "\n" } else { report.table() };
     emit(&None, &text)?;

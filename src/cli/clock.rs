@@ -10,11 +10,12 @@ use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::app::{MachineArgs, hardware_counts};
+use super::app::MachineArgs;
 use super::common::emit;
 use crate::apps::clocks::logical::LogicalAlgo;
 use crate::apps::clocks::logical_run::{LogicalReport, LogicalRun};
 use crate::apps::clocks::sync::{MAX_PERIOD, MIN_PERIOD, SyncAlgo, SyncRun};
+use crate::apps::json::hardware_counts;
 use crate::config::MAX_CORES;
 use crate::engine::{FrontendError, SimError};
 use crate::exec::clock::ClockSpec;
@@ -79,19 +80,22 @@ pub fn run(a: ClockArgs) -> Result<i32> {
     if a.cores == 0 || a.cores > MAX_CORES {
         bail!("--cores: {} is outside 1..={MAX_CORES}", a.cores);
     }
-    if matches!(algo, Algo::Logical(_)) && a.events == 0 {
-        bail!("--events: must be at least 1");
+    if matches!(algo, Algo::Logical(_)) && !(1..=1 << 24).contains(&a.events) {
+        bail!("--events: {} is outside 1..=2^24", a.events);
     }
-    if matches!(algo, Algo::Sync(_)) && a.rounds == 0 {
-        bail!("--rounds: must be at least 1");
+    if matches!(algo, Algo::Sync(_)) && !(1..=1_000_000).contains(&a.rounds) {
+        bail!("--rounds: {} is outside 1..=1,000,000", a.rounds);
+    }
+    if matches!(algo, Algo::Sync(_)) && a.cores < 2 {
+        bail!("--cores: synchronisation needs a server and a client (at least 2 cores)");
     }
     if let Some(p) = a.period
         && (p == 0 || p > 1 << 40)
     {
         bail!("--period: {p} cycles is outside 1..=2^40");
     }
-    if a.clock_jitter > 1 << 40 {
-        bail!("--clock-jitter: {} cycles is absurd (at most 2^40)", a.clock_jitter);
+    if a.clock_jitter > 1 << 20 {
+        bail!("--clock-jitter: {} cycles is absurd (at most 2^20)", a.clock_jitter);
     }
     let specs = ClockSpec::spread(a.cores, a.clock_skew, a.drift_ppm, a.clock_jitter, a.machine.seed).map_err(|e| {
         let setting = if e.contains("ppm") { "--drift-ppm" } else { "--clock-skew" };
@@ -113,7 +117,7 @@ pub fn run(a: ClockArgs) -> Result<i32> {
             if let Some(p) = a.period {
                 run.period = p;
             }
-            let Some(report) = finished(run.run(), algo.name())? else { return Ok(1) };
+            let Some(report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
             let doc = logical_json(&a, algo, &report);
             let table = logical_table(&a, algo, &doc);
             (doc, table, !report.violations.is_empty())
@@ -130,7 +134,7 @@ pub fn run(a: ClockArgs) -> Result<i32> {
                 }
                 run.period = p;
             }
-            let Some(report) = finished(run.run(), algo.name())? else { return Ok(1) };
+            let Some(report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
             if let Some(path) = &a.csv {
                 super::common::write_atomically(path, report.csv().as_bytes())?;
             }
@@ -147,12 +151,12 @@ pub fn run(a: ClockArgs) -> Result<i32> {
 
 /// A run's report; a bad setting is an error (exit 2), any other failure of
 /// the run is said and gives `None` (exit 1).
-fn finished<T>(result: Result<T, SimError>, algo: &str) -> Result<Option<T>> {
+pub(super) fn finished<T>(result: Result<T, SimError>, what: &str) -> Result<Option<T>> {
     match result {
         Ok(r) => Ok(Some(r)),
         Err(SimError::Frontend(e @ FrontendError::Input(_))) => bail!("{e}"),
         Err(e) => {
-            eprintln!("cohsim: app clock {algo}: {e}");
+            eprintln!("cohsim: {what}: {e}");
             Ok(None)
         }
     }

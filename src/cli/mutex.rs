@@ -8,8 +8,9 @@ use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::app::{MachineArgs, hardware_counts};
+use super::app::MachineArgs;
 use super::common::emit;
+use crate::apps::json::{hardware_counts, tally};
 use crate::apps::locks::{self, LockRun};
 use crate::apps::mutex::Algo;
 use crate::apps::mutex::run::{MutexReport, MutexRun, Outcome, weakness};
@@ -157,18 +158,6 @@ fn check(a: &MutexArgs, algo: Algo) -> Result<i32> {
     let report = check_on(algo, processes, a.check_entries, channels).map_err(|e| anyhow!("--check: {e}"))?;
     emit(&None, &report.to_string())?;
     Ok(if report.ok() { 0 } else { 1 })
-}
-
-/// Counts by name, as a JSON object (in the order first seen).
-fn tally<'a>(names: impl Iterator<Item = &'a str>) -> serde_json::Map<String, Value> {
-    let mut counts: Vec<(&str, u64)> = Vec::new();
-    for name in names {
-        match counts.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, c)) => *c += 1,
-            None => counts.push((name, 1)),
-        }
-    }
-    counts.into_iter().map(|(n, c)| (n.to_string(), json!(c))).collect()
 }
 
 /// One run as JSON: the envelope of `app lock` plus `per_entry`, `per_message`

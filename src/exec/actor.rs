@@ -3,9 +3,10 @@
 //! act) runs here as one program per core. The program takes messages out of
 //! its mailboxes (`exec::mailbox`, rings in coherent memory), calls the
 //! handler, and carries out what the handler recorded: sends go into the
-//! receivers' rings, timers are set against the core's own clock. The same
-//! actor value is model-checked by stateright (untimed world); here it is
-//! timed, and every message it sends is paid for in coherence traffic.
+//! receivers' rings, timers are set in cycles of true time (the core's cycle
+//! count; the drifting clock of `exec::clock` is what handlers read). The
+//! same actor value is model-checked by stateright (untimed world); here it
+//! is timed, and every message it sends is paid for in coherence traffic.
 //!
 //! Conventions shared by both worlds:
 //! - Actor `Id(i)` is core `i`.
@@ -182,6 +183,7 @@ where
             let index = core.boxes.taken_from(from) as usize;
             let bytes = core.boxes.take(&core.ctx, from).await;
             let id = core.net.rings.borrow()[from * n + me][index];
+            core.net.progress(core.ctx.now());
             let receipt =
                 Receipt { at: core.ctx.now(), cycles: core.ctx.now() - before.0, coherence: core.count() - before.1 };
             core.net.log.borrow_mut()[id as usize].received.push(receipt);
@@ -291,7 +293,7 @@ where
         received: Option<u32>,
     ) -> A::State {
         let start = self.ctx.now();
-        self.net.last_progress.set(self.net.last_progress.get().max(self.ctx.now()));
+        self.net.progress(self.ctx.now());
         let a = &self.actor;
         let (wanted, was_in) = before.map_or((false, false), |s| (a.wants(s), a.in_section(s)));
         let (wants, is_in) = (a.wants(&state), a.in_section(&state));
@@ -374,7 +376,7 @@ where
     /// waits before them and the ring has room, else put in the outbox.
     async fn queue(&mut self, to: usize, bytes: Vec<u8>, id: u32, copies: u32) {
         for _ in 0..copies {
-            if self.outbox[to].is_empty() && self.boxes.has_room(&self.ctx, to).await {
+            if self.outbox[to].is_empty() && self.room(to).await {
                 self.write(to, &bytes, id).await;
             } else {
                 self.outbox[to].push_back((bytes.clone(), id));
@@ -383,11 +385,21 @@ where
         }
     }
 
+    /// Whether `to`'s ring has room; a load of its head when it looked full,
+    /// counted with the polls (it carries no message).
+    async fn room(&mut self, to: usize) -> bool {
+        let before = self.count();
+        let room = self.boxes.has_room(&self.ctx, to).await;
+        let (polls, coherence) = self.net.polls.get();
+        self.net.polls.set((polls, coherence + self.count() - before));
+        room
+    }
+
     /// Writes the oldest waiting message of the first receiver whose ring has
     /// room; whether one went.
     async fn drain_one(&mut self) -> bool {
         for to in 0..self.outbox.len() {
-            if !self.outbox[to].is_empty() && self.boxes.has_room(&self.ctx, to).await {
+            if !self.outbox[to].is_empty() && self.room(to).await {
                 let (bytes, id) = self.outbox[to].pop_front().expect("not empty");
                 self.waiting -= 1;
                 self.write(to, &bytes, id).await;
@@ -404,6 +416,7 @@ where
         let (start, before) = (self.ctx.now(), self.count());
         self.net.rings.borrow_mut()[self.ctx.id() * n + to].push(id);
         self.boxes.send(&self.ctx, to, bytes).await;
+        self.net.progress(self.ctx.now());
         let mut log = self.net.log.borrow_mut();
         let m = &mut log[id as usize];
         m.send_cycles += self.ctx.now() - start;

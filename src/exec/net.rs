@@ -150,7 +150,10 @@ impl Net {
             cs_cycles,
             finished: (0..cores).map(|_| Cell::new(false)).collect(),
             crash_at,
-            stall,
+            // At least 10 cycles per ring: when every core first polls every
+            // ring, the cold misses queue at the directory for about
+            // cores² times its latency, with no handler running meanwhile.
+            stall: stall.max(10 * (cores * cores) as Cycle),
             last_progress: Cell::new(0),
             stalled: Cell::new(None),
             log: RefCell::new(Vec::new()),
@@ -185,6 +188,12 @@ impl Net {
             self.stalled.set(Some(now));
         }
         done || self.stalled.get().is_some()
+    }
+
+    /// Something happened on a core at `now` (a handler ran, a message was
+    /// written or taken): the stall window starts again.
+    pub(super) fn progress(&self, now: Cycle) {
+        self.last_progress.set(self.last_progress.get().max(now));
     }
 
     /// Whether every process finished (none crashed before finishing, no stall).

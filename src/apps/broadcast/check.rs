@@ -1,7 +1,8 @@
 //! The untimed world: the broadcast actors model-checked by stateright on
 //! unordered, non-duplicating channels (any message in flight may arrive
-//! next, as the delay faults allow on the cores), for a small configuration:
-//! 3 processes, 1 or 2 broadcasts each. A timer (a broadcast) may fire at any
+//! next, as the delay faults allow on the cores), for small configurations:
+//! 3 processes with 1 broadcast each, 2 processes with 2 each (3 with 2 each
+//! does not fit in memory: the logs are part of the state). A timer (a broadcast) may fire at any
 //! moment, so every interleaving of casts and receipts is explored.
 //!
 //! Properties, from `monitor` on the processes' logs (kept in the state):

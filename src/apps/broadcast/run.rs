@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::actor::{Broadcast, Ev, Order};
 use super::monitor;
 use crate::apps::clocks::happens::{self, Truth};
+use crate::apps::json::{hardware_counts, tally};
 use crate::config::SystemConfig;
 use crate::engine::{RunOptions, SimError, Simulator};
 use crate::exec::Programs;
@@ -22,7 +23,6 @@ use crate::exec::fault::Plan;
 use crate::exec::mailbox::Layout;
 use crate::exec::monitor::Finding;
 use crate::model::network::Cycle;
-use crate::model::{MsgKind, Primitive};
 use crate::stats::Stats;
 use crate::verify::invariants::Checker;
 
@@ -120,6 +120,14 @@ impl BroadcastRun {
                 .map(|v| Finding { monitor: v.monitor, cycle: cycle_of(v.process, v.at), cores: v.cores, what: v.what })
                 .collect();
         violations.extend(against_truth(&events, &logs, &at, cores));
+        if let Some(at) = net.stalled.get() {
+            violations.push(Finding {
+                monitor: "progress",
+                cycle: at,
+                cores: (0..cores).collect(),
+                what: format!("no core made progress for the stall window before cycle {at}: the run was ended"),
+            });
+        }
         let unmatched = happens::unmatched(&events, &messages);
         if unmatched > 0 {
             violations.push(Finding {
@@ -200,17 +208,6 @@ fn against_truth(events: &[Stamped], logs: &[Vec<Ev>], at: &[Vec<usize>], cores:
     found
 }
 
-fn tally<'a>(names: impl Iterator<Item = &'a str>) -> serde_json::Map<String, Value> {
-    let mut counts: Vec<(&str, u64)> = Vec::new();
-    for name in names {
-        match counts.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, c)) => *c += 1,
-            None => counts.push((name, 1)),
-        }
-    }
-    counts.into_iter().map(|(n, c)| (n.to_string(), json!(c))).collect()
-}
-
 impl BroadcastReport {
     /// Software messages per broadcast, by hand: N − 1 data sends; under
     /// total order N − 1 `order` messages too, except for the sequencer's own
@@ -227,18 +224,7 @@ impl BroadcastReport {
     /// `held_back`.
     pub fn to_json(&self) -> Value {
         let s = &self.stats;
-        let by_type: serde_json::Map<String, Value> = MsgKind::ALL
-            .iter()
-            .zip(s.msg_count.iter())
-            .filter(|(_, n)| **n > 0)
-            .map(|(k, n)| (k.name().to_string(), json!(n)))
-            .collect();
-        let hardware: serde_json::Map<String, Value> = Primitive::ALL
-            .iter()
-            .zip(s.primitives.iter())
-            .filter(|(_, n)| **n > 0)
-            .map(|(p, n)| (p.tag().to_string(), json!(n)))
-            .collect();
+        let (by_type, hardware) = hardware_counts(s);
         let msgs = &self.messages;
         json!({
             "app": "broadcast",

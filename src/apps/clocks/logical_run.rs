@@ -107,8 +107,20 @@ impl LogicalRun {
                 let (found, bounds) = happens::hlc(&truth, &net.clocks.borrow());
                 (found, 0, Some(bounds))
             }
-            _ => (happens::clock_condition(&truth), 0, None),
+            _ => {
+                let mut found = happens::clock_condition(&truth);
+                found.extend(happens::total_order(&truth));
+                (found, 0, None)
+            }
         };
+        if let Some(at) = net.stalled.get() {
+            violations.push(Finding {
+                monitor: "progress",
+                cycle: at,
+                cores: (0..cores).collect(),
+                what: format!("no core made progress for the stall window before cycle {at}: the run was ended"),
+            });
+        }
         let unmatched = happens::unmatched(&events, &messages);
         if unmatched > 0 {
             violations.push(Finding {

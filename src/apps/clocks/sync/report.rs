@@ -11,15 +11,15 @@
 
 use std::hash::{Hash, Hasher};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{Params, SyncAlgo};
+use crate::apps::json::{hardware_counts, tally};
 use crate::config::SystemConfig;
 use crate::exec::actor::{GradedClaim, SwMessage};
 use crate::exec::clock::Clock;
 use crate::exec::monitor::Finding;
 use crate::model::network::Cycle;
-use crate::model::{MsgKind, Primitive};
 use crate::stats::Stats;
 
 /// Each core's offset from true time, and the clocks' spread.
@@ -109,18 +109,6 @@ fn cents_all(v: &[f64]) -> Vec<f64> {
     v.iter().map(|&x| cents(x)).collect()
 }
 
-/// Counts by name, as a JSON object (in the order first seen).
-fn tally<'a>(names: impl Iterator<Item = &'a str>) -> Map<String, Value> {
-    let mut counts: Vec<(&str, u64)> = Vec::new();
-    for name in names {
-        match counts.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, c)) => *c += 1,
-            None => counts.push((name, 1)),
-        }
-    }
-    counts.into_iter().map(|(n, c)| (n.to_string(), json!(c))).collect()
-}
-
 impl SyncReport {
     /// Each claim's error: |truth - claimed offset|.
     pub fn errors(&self) -> impl Iterator<Item = f64> + '_ {
@@ -129,18 +117,7 @@ impl SyncReport {
 
     pub fn to_json(&self) -> Value {
         let s = &self.stats;
-        let by_type: Map<String, Value> = MsgKind::ALL
-            .iter()
-            .zip(s.msg_count.iter())
-            .filter(|(_, n)| **n > 0)
-            .map(|(k, n)| (k.name().to_string(), json!(n)))
-            .collect();
-        let hardware: Map<String, Value> = Primitive::ALL
-            .iter()
-            .zip(s.primitives.iter())
-            .filter(|(_, n)| **n > 0)
-            .map(|(p, n)| (p.tag().to_string(), json!(n)))
-            .collect();
+        let (by_type, hardware) = hardware_counts(s);
         let msgs = &self.messages;
         let n = self.claims.len().max(1) as f64;
         let o = &self.offsets;

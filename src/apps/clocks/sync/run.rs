@@ -182,7 +182,9 @@ impl SyncRun {
         // Slots of at least 64 bytes: every message here encodes in 56.
         let layout = Layout::new(mem.lines(0), line, cores, self.slots, 64u64.div_ceil(line));
         let counts = cost::counts(cores);
-        let stall = 10 * self.period;
+        // Nothing happens before the first round (`first`, later for clocks
+        // far behind): the stall window covers it.
+        let stall = (10 * self.period).max(p.first.saturating_add(2 * self.period));
         let net = Net::new(layout, cores, self.faults.clone(), self.cfg.seed, counts.clone(), counter, 0, stall);
         let net = Rc::new(net.with_clocks(&self.specs));
         let actor = Rc::new(actor);
