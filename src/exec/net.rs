@@ -196,6 +196,18 @@ impl Net {
         self.last_progress.set(self.last_progress.get().max(now));
     }
 
+    /// A finding when the run was ended for want of progress (an app whose
+    /// processes are not expected to block reports it as a violation).
+    pub fn stall_finding(&self) -> Option<super::monitor::Finding> {
+        let at = self.stalled.get()?;
+        Some(super::monitor::Finding {
+            monitor: "progress",
+            cycle: at,
+            cores: (0..self.cores()).collect(),
+            what: format!("no core made progress for the stall window before cycle {at}: the run was ended"),
+        })
+    }
+
     /// Whether every process finished (none crashed before finishing, no stall).
     pub fn all_finished(&self) -> bool {
         self.finished.iter().all(Cell::get)

@@ -120,14 +120,7 @@ impl BroadcastRun {
                 .map(|v| Finding { monitor: v.monitor, cycle: cycle_of(v.process, v.at), cores: v.cores, what: v.what })
                 .collect();
         violations.extend(against_truth(&events, &logs, &at, cores));
-        if let Some(at) = net.stalled.get() {
-            violations.push(Finding {
-                monitor: "progress",
-                cycle: at,
-                cores: (0..cores).collect(),
-                what: format!("no core made progress for the stall window before cycle {at}: the run was ended"),
-            });
-        }
+        violations.extend(net.stall_finding());
         let unmatched = happens::unmatched(&events, &messages);
         if unmatched > 0 {
             violations.push(Finding {

@@ -113,14 +113,7 @@ impl LogicalRun {
                 (found, 0, None)
             }
         };
-        if let Some(at) = net.stalled.get() {
-            violations.push(Finding {
-                monitor: "progress",
-                cycle: at,
-                cores: (0..cores).collect(),
-                what: format!("no core made progress for the stall window before cycle {at}: the run was ended"),
-            });
-        }
+        violations.extend(net.stall_finding());
         let unmatched = happens::unmatched(&events, &messages);
         if unmatched > 0 {
             violations.push(Finding {
