@@ -5,6 +5,7 @@
 
 pub mod broadcast;
 pub mod clocks;
+pub mod harness;
 pub mod json;
 pub mod locks;
 pub mod mutex;

@@ -38,7 +38,8 @@ pub struct MutexArgs {
     /// Think time before each request: a seeded pick below this many cycles.
     #[arg(long, default_value_t = 32)]
     pub think: u64,
-    /// End the run as blocked when no process entered for this many cycles.
+    /// End the run as blocked when no core ran a handler or moved a message
+    /// for this many cycles.
     #[arg(long, default_value_t = 200_000)]
     pub stall: u64,
     /// Stop a run that goes past this many cycles (exit 1); by default 50,000

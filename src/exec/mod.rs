@@ -28,6 +28,7 @@ pub mod fault;
 pub mod mailbox;
 pub mod monitor;
 pub mod net;
+pub mod untimed;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

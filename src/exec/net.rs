@@ -102,8 +102,8 @@ pub struct Net {
     pub(super) cs_cycles: Cycle,
     pub(super) finished: Vec<Cell<bool>>,
     pub(super) crash_at: Vec<Option<Cycle>>,
-    /// The run ends as stalled when no handler ran on any core for this many
-    /// cycles (nothing arrived, no timer fired).
+    /// The run ends as stalled when no core made progress (ran a handler,
+    /// wrote or took a message) for this many cycles; at least 10·cores².
     pub(super) stall: Cycle,
     pub(super) last_progress: Cell<Cycle>,
     /// The cycle the run was found stalled at.
@@ -178,7 +178,7 @@ impl Net {
     }
 
     /// Whether the run is over at `now`: every process finished or crashed,
-    /// or no handler ran anywhere for `stall` cycles.
+    /// or no core made progress for `stall` cycles.
     pub(super) fn over(&self, now: Cycle) -> bool {
         if self.stalled.get().is_some() {
             return true;

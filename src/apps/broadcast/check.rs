@@ -21,24 +21,8 @@ use stateright::{Checker, Expectation, Model};
 
 use super::actor::{Broadcast, Ev, Order};
 use super::monitor;
-
-/// A property and what stateright found: a counterexample of an `always` or
-/// `eventually`, as the actions of its path.
-#[derive(Clone, Debug)]
-pub struct PropertyReport {
-    pub name: &'static str,
-    pub expectation: Expectation,
-    pub discovery: Option<Vec<String>>,
-}
-
-impl PropertyReport {
-    pub fn holds(&self) -> bool {
-        match self.expectation {
-            Expectation::Sometimes => self.discovery.is_some(),
-            _ => self.discovery.is_none(),
-        }
-    }
-}
+pub use crate::exec::untimed::PropertyReport;
+use crate::exec::untimed::properties;
 
 #[derive(Clone, Debug)]
 pub struct CheckReport {
@@ -92,19 +76,7 @@ pub fn model(order: Order, processes: usize, casts: u32) -> ActorModel<Broadcast
 /// Checks `order` on `processes` processes with `casts` broadcasts each.
 pub fn check(order: Order, processes: usize, casts: u32) -> CheckReport {
     let checker = model(order, processes, casts).checker().spawn_bfs().join();
-    let mut found = checker.discoveries();
-    let model = checker.model();
-    let properties = model
-        .properties()
-        .into_iter()
-        .map(|p| PropertyReport {
-            name: p.name,
-            expectation: p.expectation,
-            discovery: found
-                .remove(p.name)
-                .map(|path| path.into_actions().iter().map(|a| model.format_action(a)).collect()),
-        })
-        .collect();
+    let properties = properties(&checker);
     CheckReport {
         order,
         processes,

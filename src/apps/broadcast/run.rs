@@ -5,26 +5,20 @@
 //! true happens-before (`clocks::happens::Truth`) checks that every delivery
 //! truly follows its cast (a message cannot be delivered before it arrives).
 
-use std::rc::Rc;
-
 use serde_json::{Value, json};
 
 use super::actor::{Broadcast, Ev, Order};
 use super::monitor;
 use crate::apps::clocks::happens::{self, Truth};
+use crate::apps::harness::{self, Setup};
 use crate::apps::json::{hardware_counts, tally};
 use crate::config::SystemConfig;
-use crate::engine::{RunOptions, SimError, Simulator};
-use crate::exec::Programs;
-use crate::exec::actor::{self, Net, Stamped, SwMessage};
-use crate::exec::alloc::Alloc;
-use crate::exec::cost::{self, ByCore};
+use crate::engine::SimError;
+use crate::exec::actor::{Stamped, SwMessage};
 use crate::exec::fault::Plan;
-use crate::exec::mailbox::Layout;
 use crate::exec::monitor::Finding;
 use crate::model::network::Cycle;
 use crate::stats::Stats;
-use crate::verify::invariants::Checker;
 
 #[derive(Clone, Debug)]
 pub struct BroadcastRun {
@@ -72,28 +66,26 @@ pub struct BroadcastReport {
 impl BroadcastRun {
     pub fn run(&self) -> Result<BroadcastReport, SimError> {
         let cores = self.cfg.cores;
-        let line = u64::from(self.cfg.l1.line);
-        let mut mem = Alloc::new(0x10_0000, line);
-        let unused_counter = mem.word();
-        // A vector of N small counters in a slot of one line per 16 processes.
-        let slot_lines = 1 + cores as u64 / 16;
-        let layout = Layout::new(mem.lines(0), line, cores, 16, slot_lines);
-        let counts = cost::counts(cores);
-        let stall = self.period.saturating_mul(50).max(100_000);
-        let net = Net::new(layout, cores, self.faults.clone(), self.cfg.seed, counts.clone(), unused_counter, 0, stall);
-        let net = Rc::new(net);
-        let app = Rc::new(Broadcast {
+        let app = Broadcast {
             order: self.order,
             processes: cores,
             casts: self.casts,
             period: 1..self.period.max(2),
             record: true,
-        });
-        let mut programs = Programs::new(cores, |ctx| actor::run(ctx, app.clone(), net.clone()));
-        programs.faults = self.faults.clone();
-        let opts = RunOptions { jitter: self.jitter, max_cycles: self.max_cycles, ..Default::default() };
-        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, (Checker::new(cores), ByCore(counts)));
-        sim.run(&mut programs)?;
+        };
+        let setup = Setup {
+            slots: 16,
+            // A vector of N small counters in a slot of one line per 16 processes.
+            slot_lines: 1 + cores as u64 / 16,
+            cs_cycles: 0,
+            stall: self.period.saturating_mul(50).max(100_000),
+            clocks: None,
+            faults: self.faults.clone(),
+            jitter: self.jitter,
+            max_cycles: self.max_cycles,
+        };
+        let done = harness::run(&self.cfg, app, &setup)?;
+        let (net, sim) = (&done.net, &done.sim);
         let events = net.stamps.borrow().clone();
         let messages = net.log.borrow().clone();
         let finished = net.all_finished();

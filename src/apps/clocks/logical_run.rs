@@ -4,23 +4,17 @@
 //! event with its stamp and messages; the monitors of `happens` grade the
 //! stamps against the true happens-before relation.
 
-use std::rc::Rc;
-
 use super::happens::{self, HlcBounds, Truth};
 use super::logical::{LogicalAlgo, LogicalApp};
+use crate::apps::harness::{self, Setup};
 use crate::config::SystemConfig;
-use crate::engine::{RunOptions, SimError, Simulator};
-use crate::exec::Programs;
-use crate::exec::actor::{self, Net, Stamped, SwMessage};
-use crate::exec::alloc::Alloc;
+use crate::engine::SimError;
+use crate::exec::actor::{Stamped, SwMessage};
 use crate::exec::clock::ClockSpec;
-use crate::exec::cost::{self, ByCore};
 use crate::exec::fault::Plan;
-use crate::exec::mailbox::Layout;
 use crate::exec::monitor::Finding;
 use crate::model::network::Cycle;
 use crate::stats::Stats;
-use crate::verify::invariants::Checker;
 
 #[derive(Clone, Debug)]
 pub struct LogicalRun {
@@ -61,38 +55,27 @@ pub struct LogicalReport {
 impl LogicalRun {
     pub fn run(&self) -> Result<LogicalReport, SimError> {
         let cores = self.cfg.cores;
-        let line = u64::from(self.cfg.l1.line);
-        let mut mem = Alloc::new(0x10_0000, line);
-        let unused_counter = mem.word();
-        // A vector of N small counters takes about N bytes and more as they
-        // grow: slots of one line per 16 processes.
-        let slot_lines = 1 + cores as u64 / 16;
-        let layout = Layout::new(mem.lines(0), line, cores, 16, slot_lines);
-        let counts = cost::counts(cores);
-        let net = Net::new(
-            layout,
-            cores,
-            self.faults.clone(),
-            self.cfg.seed,
-            counts.clone(),
-            unused_counter,
-            0,
-            stall(self.period),
-        )
-        .with_clocks(&self.clocks);
-        let net = Rc::new(net);
-        let app = Rc::new(LogicalApp {
+        let app = LogicalApp {
             algo: self.algo,
             processes: cores,
             events: self.events,
             period: 1..self.period.max(2),
             seed: self.cfg.seed,
-        });
-        let mut programs = Programs::new(cores, |ctx| actor::run(ctx, app.clone(), net.clone()));
-        programs.faults = self.faults.clone();
-        let opts = RunOptions { jitter: self.jitter, max_cycles: self.max_cycles, ..Default::default() };
-        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, (Checker::new(cores), ByCore(counts)));
-        sim.run(&mut programs)?;
+        };
+        let setup = Setup {
+            slots: 16,
+            // A vector of N small counters takes about N bytes and more as
+            // they grow: slots of one line per 16 processes.
+            slot_lines: 1 + cores as u64 / 16,
+            cs_cycles: 0,
+            stall: stall(self.period),
+            clocks: Some(self.clocks.clone()),
+            faults: self.faults.clone(),
+            jitter: self.jitter,
+            max_cycles: self.max_cycles,
+        };
+        let done = harness::run(&self.cfg, app, &setup)?;
+        let (net, sim) = (&done.net, &done.sim);
         let events = net.stamps.borrow().clone();
         let messages = net.log.borrow().clone();
         let truth = Truth::new(&events, cores);

@@ -62,6 +62,8 @@ use super::ricart_agrawala::RicartAgrawala;
 use super::token_ring::TokenRing;
 use super::{Algo, Workload};
 use crate::exec::actor::OnCore;
+pub use crate::exec::untimed::PropertyReport;
+use crate::exec::untimed::properties;
 
 pub const MUTUAL_EXCLUSION: &str = "mutual exclusion";
 pub const SOMEONE_ENTERS: &str = "someone enters";
@@ -88,27 +90,6 @@ pub enum CheckError {
     NoProcesses,
     #[error("{algo} with {processes} processes and {entries} entries each has over {limit} states; try fewer")]
     TooLarge { algo: Algo, processes: usize, entries: u32, limit: usize },
-}
-
-/// One property's outcome.
-#[derive(Clone, Debug)]
-pub struct PropertyReport {
-    pub name: &'static str,
-    pub expectation: Expectation,
-    /// Stateright's discovery, as the actions from the initial state: a
-    /// counterexample for `always`/`eventually`, an example for `sometimes`.
-    pub discovery: Option<Vec<String>>,
-}
-
-impl PropertyReport {
-    /// The property is as expected: an example found for `sometimes`, no
-    /// counterexample for the others.
-    pub fn holds(&self) -> bool {
-        match self.expectation {
-            Expectation::Sometimes => self.discovery.is_some(),
-            Expectation::Always | Expectation::Eventually => self.discovery.is_none(),
-        }
-    }
 }
 
 /// What a check found.
@@ -282,19 +263,7 @@ where
     // explore in full.
     let (explored_states, stuck_states) = stuck(&model)?;
     let checker = model.checker().spawn_bfs().join();
-    let mut found = checker.discoveries();
-    let model = checker.model();
-    let properties = model
-        .properties()
-        .into_iter()
-        .map(|p| PropertyReport {
-            name: p.name,
-            expectation: p.expectation,
-            discovery: found
-                .remove(p.name)
-                .map(|path| path.into_actions().iter().map(|a| model.format_action(a)).collect()),
-        })
-        .collect();
+    let properties = properties(&checker);
     Some(Outcome {
         unique_states: checker.unique_state_count(),
         max_depth: checker.max_depth(),

@@ -7,25 +7,20 @@
 //! stops making progress (a crash, a lost message) ends as `blocked`, with the
 //! algorithm's known weakness named.
 
-use std::rc::Rc;
-
 use super::central::Central;
 use super::lamport::Lamport;
 use super::ricart_agrawala::RicartAgrawala;
 use super::token_ring::TokenRing;
 use super::{Algo, Workload};
+use crate::apps::harness::{self, Setup};
 use crate::config::SystemConfig;
-use crate::engine::{RunOptions, SimError, Simulator};
-use crate::exec::actor::{self, Net, OnCore, SwMessage};
-use crate::exec::alloc::Alloc;
-use crate::exec::cost::{self, ByCore};
+use crate::engine::SimError;
+use crate::exec::actor::{OnCore, SwMessage};
 use crate::exec::fault::Plan;
-use crate::exec::mailbox::Layout;
 use crate::exec::monitor::{self, Finding};
-use crate::exec::{Programs, SwEvent, SwEventKind};
+use crate::exec::{SwEvent, SwEventKind};
 use crate::model::network::Cycle;
 use crate::stats::Stats;
-use crate::verify::invariants::Checker;
 
 /// One mutex run: the machine, the algorithm and the workload.
 #[derive(Clone, Debug)]
@@ -44,8 +39,8 @@ pub struct MutexRun {
     pub max_cycles: Option<Cycle>,
     /// Crashes, pauses and message faults.
     pub faults: Plan,
-    /// The run ends as blocked when no handler ran on any core for this many
-    /// cycles (more than `think` plus `cs_cycles`, or an idle process looks
+    /// The run ends as blocked when no core made progress (a handler, a
+    /// message written or taken) for this many cycles (more than `think` plus `cs_cycles`, or an idle process looks
     /// blocked).
     pub stall: Cycle,
     /// Slots per mailbox ring.
@@ -170,30 +165,19 @@ impl MutexRun {
         A::Msg: serde::Serialize + serde::de::DeserializeOwned,
     {
         let cores = self.cfg.cores;
-        let line = u64::from(self.cfg.l1.line);
-        let mut mem = Alloc::new(0x10_0000, line);
-        let counter = mem.word();
-        let layout = Layout::new(mem.lines(0), line, cores, self.slots, 1);
-        let counts = cost::counts(cores);
-        let net = Rc::new(Net::new(
-            layout,
-            cores,
-            self.faults.clone(),
-            self.cfg.seed,
-            counts.clone(),
-            counter,
-            self.cs_cycles,
-            self.stall,
-        ));
-        let actor = Rc::new(actor);
-        let mut programs = Programs::new(cores, |ctx| actor::run(ctx, actor.clone(), net.clone()));
-        programs.faults = self.faults.clone();
-        let opts = RunOptions { jitter: self.jitter, max_cycles: self.max_cycles, ..Default::default() };
-        let observers = (Checker::new(cores), ByCore(counts));
-        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, observers);
-        sim.run(&mut programs)?;
-        let counter_value = sim.observer().0.golden(counter);
-        let events = &programs.events;
+        let setup = Setup {
+            slots: self.slots,
+            slot_lines: 1,
+            cs_cycles: self.cs_cycles,
+            stall: self.stall,
+            clocks: None,
+            faults: self.faults.clone(),
+            jitter: self.jitter,
+            max_cycles: self.max_cycles,
+        };
+        let done = harness::run(&self.cfg, actor, &setup)?;
+        let (net, sim, events) = (&done.net, &done.sim, &done.events);
+        let counter_value = done.counter_value();
         let mut violations = monitor::mutual_exclusion(events);
         let released = events.iter().filter(|e| e.kind == SwEventKind::Releasing).count() as u64;
         // A core that crashed inside its section may have stored its increment.

@@ -3,25 +3,19 @@
 //! from its spec; afterwards every clock is read back against true time and
 //! the monitors grade the run.
 
-use std::rc::Rc;
-
 use super::berkeley::Berkeley;
 use super::cristian::Cristian;
 use super::ntp::Ntp;
 use super::ptp::Ptp;
 use super::report::{self, SyncReport};
 use super::{Monotonic, Params, SyncAlgo, monitor};
+use crate::apps::harness::{self, Setup};
 use crate::config::SystemConfig;
-use crate::engine::{FrontendError, RunOptions, SimError, Simulator};
-use crate::exec::Programs;
-use crate::exec::actor::{self, Net, OnCore};
-use crate::exec::alloc::Alloc;
+use crate::engine::{FrontendError, SimError};
+use crate::exec::actor::OnCore;
 use crate::exec::clock::{ClockSpec, MAX_DRIFT_PPM};
-use crate::exec::cost::{self, ByCore};
 use crate::exec::fault::Plan;
-use crate::exec::mailbox::Layout;
 use crate::model::network::{Cycle, NetworkSpec, Topology};
-use crate::verify::invariants::Checker;
 
 /// One synchronisation run: the machine, its clocks, the algorithm and its
 /// schedule.
@@ -176,25 +170,22 @@ impl SyncRun {
     {
         let cores = self.cfg.cores;
         let p = self.params();
-        let line = u64::from(self.cfg.l1.line);
-        let mut mem = Alloc::new(0x10_0000, line);
-        let counter = mem.word();
-        // Slots of at least 64 bytes: every message here encodes in 56.
-        let layout = Layout::new(mem.lines(0), line, cores, self.slots, 64u64.div_ceil(line));
-        let counts = cost::counts(cores);
-        // Nothing happens before the first round (`first`, later for clocks
-        // far behind): the stall window covers it.
-        let stall = (10 * self.period).max(p.first.saturating_add(2 * self.period));
-        let net = Net::new(layout, cores, self.faults.clone(), self.cfg.seed, counts.clone(), counter, 0, stall);
-        let net = Rc::new(net.with_clocks(&self.specs));
-        let actor = Rc::new(actor);
-        let mut programs = Programs::new(cores, |ctx| actor::run(ctx, actor.clone(), net.clone()));
-        programs.faults = self.faults.clone();
         let limit = self.max_cycles.unwrap_or(p.end() + 20 * self.period);
-        let opts = RunOptions { jitter: self.jitter, max_cycles: Some(limit), ..Default::default() };
-        let observers = (Checker::new(cores), ByCore(counts));
-        let mut sim = Simulator::with_observer(self.cfg.clone(), opts, observers);
-        sim.run(&mut programs)?;
+        let setup = Setup {
+            slots: self.slots,
+            // Slots of at least 64 bytes: every message here encodes in 56.
+            slot_lines: 64u64.div_ceil(u64::from(self.cfg.l1.line)),
+            cs_cycles: 0,
+            // Nothing happens before the first round (`first`, later for
+            // clocks far behind): the stall window covers it.
+            stall: (10 * self.period).max(p.first.saturating_add(2 * self.period)),
+            clocks: Some(self.specs.clone()),
+            faults: self.faults.clone(),
+            jitter: self.jitter,
+            max_cycles: Some(limit),
+        };
+        let done = harness::run(&self.cfg, actor, &setup)?;
+        let (net, sim) = (&done.net, &done.sim);
         let end = sim.stats.cycles;
         let clocks = net.clocks.borrow();
         let claims = net.claims.borrow().clone();
@@ -211,14 +202,7 @@ impl SyncRun {
         violations.extend(monitor::monotonic(&clocks, &promised, &monitor::instants(&messages, &claims, end)));
         let measured = monitor::least_delay(&messages);
         violations.extend(monitor::min_delay(p.min_delay, measured));
-        if let Some(at) = net.stalled.get() {
-            violations.push(crate::exec::monitor::Finding {
-                monitor: "progress",
-                cycle: at,
-                cores: (0..cores).collect(),
-                what: format!("no handler ran on any core for {stall} cycles before cycle {at}"),
-            });
-        }
+        violations.extend(net.stall_finding());
         let offsets = report::offsets(&clocks, &p, end);
         let events_hash = report::events_hash(&messages, &claims);
         Ok(SyncReport {
