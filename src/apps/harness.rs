@@ -35,6 +35,27 @@ pub struct Setup {
     /// Coherence network jitter.
     pub jitter: Option<Cycle>,
     pub max_cycles: Option<Cycle>,
+    /// The run ends at this cycle even if a process has not finished.
+    pub deadline: Option<Cycle>,
+    /// Cycles a durable write (`Save`) takes.
+    pub save_cycles: Cycle,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            slots: 16,
+            slot_lines: 1,
+            cs_cycles: 0,
+            stall: 100_000,
+            clocks: None,
+            faults: Plan::default(),
+            jitter: None,
+            max_cycles: None,
+            deadline: None,
+            save_cycles: 0,
+        }
+    }
 }
 
 /// What a finished run leaves to grade.
@@ -69,6 +90,7 @@ where
     let counts = cost::counts(cores);
     let mut net =
         Net::new(layout, cores, setup.faults.clone(), cfg.seed, counts.clone(), counter, setup.cs_cycles, setup.stall);
+    net = net.with_deadline(setup.deadline, setup.save_cycles);
     if let Some(specs) = &setup.clocks {
         net = net.with_clocks(specs);
     }

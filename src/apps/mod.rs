@@ -1,8 +1,11 @@
 //! Software that runs on the simulated cores, built on `exec`: spin locks on
 //! shared memory (`locks`), mutual exclusion by message passing through
 //! mailboxes (`mutex`), physical and logical clocks (`clocks`), and ordered
-//! broadcast (`broadcast`); agreement under faults is to come.
+//! broadcast (`broadcast`), and agreement under faults (`agree`: consensus,
+//! commit, election, failure detection, gossip and CRDTs, a lock service, a
+//! replicated key-value store).
 
+pub mod agree;
 pub mod broadcast;
 pub mod clocks;
 pub mod harness;

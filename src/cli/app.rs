@@ -141,6 +141,9 @@ pub(super) fn fault_plan(
     if !messages && let Some(f) = plan.faults.iter().find(|f| f.is_message_fault()) {
         bail!("--fault {f}: spin locks send no messages (message faults are for `app mutex`)");
     }
+    if !messages && let Some(f) = plan.faults.iter().find(|f| matches!(f, Fault::Restart { .. })) {
+        bail!("--fault {f}: a spin-lock program cannot restart (crash-recovery is for the message-passing apps)");
+    }
     Ok(plan)
 }
 

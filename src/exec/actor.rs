@@ -14,6 +14,12 @@
 //!   cycles (`cycles(a..b)` builds one). The runtime picks a seeded value in
 //!   the range; stateright fires a timer at any time.
 //! - `ChooseRandom` is not used by cohsim's actors (the runtime refuses it).
+//! - `Save(storage)` is a durable write: it takes the harness's save cycles,
+//!   and a process restarting after a crash-recovery fault (`crash:C@T+D`)
+//!   starts again by `on_start` with the last storage it saved; its state,
+//!   timers and unsent messages are lost. Messages already written into its
+//!   rings wait there (they look delayed), and a ring write under way when the
+//!   core stopped completes when it restarts.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -24,7 +30,7 @@ use stateright::actor::{Actor, Command, Id, Out};
 
 use super::clock::Adjust;
 use super::mailbox::{self, Mailboxes};
-pub use super::net::{Claim, GradedClaim, Net, Receipt, Stamped, SwMessage};
+pub use super::net::{Claim, GradedClaim, Net, Note, Noted, Receipt, Stamped, SwMessage};
 use super::{Ctx, SwEventKind};
 use crate::model::Primitive;
 use crate::model::network::Cycle;
@@ -88,6 +94,13 @@ where
         None
     }
 
+    /// What the handler that moved `before` to `after` did that the app's
+    /// monitors grade (`before` is `None` for `on_start`): pushed into
+    /// `notes`, recorded with the core and the handler's cycle.
+    fn notes(&self, before: Option<&Self::State>, after: &Self::State, notes: &mut Vec<Note>) {
+        let _ = (before, after, notes);
+    }
+
     /// A short name of the message's kind ("request", "grant", ...).
     fn kind(msg: &Self::Msg) -> &'static str;
 
@@ -109,7 +122,7 @@ pub fn in_cycles(range: &Range<Duration>) -> Range<u64> {
 /// the core's clock, and the plan's message faults, until the run is over.
 pub async fn run<A>(ctx: Ctx, actor: Rc<A>, net: Rc<Net>)
 where
-    A: OnCore,
+    A: OnCore + 'static,
     A::Msg: serde::Serialize + serde::de::DeserializeOwned,
 {
     let me = ctx.id();
@@ -125,6 +138,7 @@ where
         reading: 0,
         seen: (0, 0, 0),
         sent: vec![0; n],
+        saved: None,
         ctx,
         net,
         actor,
@@ -133,8 +147,26 @@ where
     let state = core.actor.on_start(Id::from(me), &None, &mut out);
     let mut state = core.after(None, state, out, None).await;
     let mut next_from = 0;
+    let mut last = core.ctx.now();
     while !core.net.over(core.ctx.now()) {
         let now = core.ctx.now();
+        // Back from a crash-recovery fault: everything volatile is gone; the
+        // process starts again from what it saved.
+        if core.net.plan.restarted(me, last, now) {
+            last = now;
+            core.net.restarts.borrow_mut()[me] += 1;
+            core.timers.clear();
+            core.held.clear();
+            core.outbox.iter_mut().for_each(std::collections::VecDeque::clear);
+            core.waiting = 0;
+            core.section = None;
+            core.read_clock_only();
+            let mut out = Out::new();
+            let fresh = core.actor.on_start(Id::from(me), &core.saved, &mut out);
+            state = core.after(None, fresh, out, None).await;
+            continue;
+        }
+        last = now;
         // The section's work done: store the counter's increment.
         if let Some((value, end)) = core.section
             && now >= end
@@ -203,6 +235,7 @@ where
             core.ctx.compute(1).await;
         }
     }
+    core.net.finals.borrow_mut()[me] = Some(Box::new(state));
 }
 
 fn into_owned<T: Clone>(cow: Cow<'_, T>) -> Option<T> {
@@ -236,6 +269,8 @@ struct Core<A: Actor> {
     seen: (u32, u32, u32),
     /// Messages sent to each core so far (numbering them for the plan).
     sent: Vec<u64>,
+    /// The last durable write (what a restart starts from).
+    saved: Option<<A as Actor>::Storage>,
     rng: SplitMix64,
 }
 
@@ -246,6 +281,11 @@ where
 {
     fn count(&self) -> u64 {
         self.net.counts[self.ctx.id()].get()
+    }
+
+    /// Reads the core's clock for the records, without a state to give it to.
+    fn read_clock_only(&mut self) {
+        self.reading = self.net.clocks.borrow_mut()[self.ctx.id()].read(self.ctx.now());
     }
 
     /// Reads the core's clock and hands the reading to the actor.
@@ -307,6 +347,12 @@ where
             let v = self.ctx.load(self.net.counter).await;
             self.section = Some((v, self.ctx.now().saturating_add(self.net.cs_cycles)));
         }
+        let mut notes = Vec::new();
+        a.notes(before, &state, &mut notes);
+        if !notes.is_empty() {
+            let core = self.ctx.id();
+            self.net.notes.borrow_mut().extend(notes.into_iter().map(|note| Noted { core, cycle: start, note }));
+        }
         let leaving = was_in && !is_in;
         if leaving {
             self.ctx.event(SwEventKind::Releasing);
@@ -322,8 +368,13 @@ where
                     self.timers.push((timer, self.ctx.now().saturating_add(wait)));
                 }
                 Command::CancelTimer(timer) => self.timers.retain(|(t, _)| *t != timer),
-                // Nothing survives a crash here (a crashed program stays down).
-                Command::Save(_) => {}
+                Command::Save(storage) => {
+                    self.saved = Some(storage);
+                    self.net.saves.set(self.net.saves.get() + 1);
+                    if self.net.save_cycles > 0 {
+                        self.ctx.compute(self.net.save_cycles).await;
+                    }
+                }
                 Command::ChooseRandom(..) => panic!("cohsim's actor runtime does not run ChooseRandom"),
             }
         }

@@ -5,6 +5,7 @@
 //! | on the command line         | what happens                                                    |
 //! |-----------------------------|-----------------------------------------------------------------|
 //! | `crash:C@T`                 | core C's program stops at cycle T; its cache keeps answering    |
+//! | `crash:C@T+D`               | core C's program stops at T and restarts D cycles later with only what it saved (crash-recovery) |
 //! | `pause:C@T+D`               | core C does nothing from cycle T for D cycles (looks dead)      |
 //! | `drop:F>T#K`                | the K-th message from F to T (1-based) is lost; `*` for any core: the K-th of every pair it matches |
 //! | `drop:P`                    | each message is lost with probability P                         |
@@ -54,6 +55,13 @@ pub enum Fault {
         core: usize,
         at: Cycle,
     },
+    /// Core `core`'s program stops at cycle `at` and restarts `cycles` later:
+    /// its volatile state is lost, what it saved is kept (crash-recovery).
+    Restart {
+        core: usize,
+        at: Cycle,
+        cycles: Cycle,
+    },
     /// Core `core` does nothing from cycle `at` for `cycles` cycles.
     Pause {
         core: usize,
@@ -97,6 +105,7 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Crash { core, at } => write!(f, "crash:{core}@{at}"),
+            Fault::Restart { core, at, cycles } => write!(f, "crash:{core}@{at}+{cycles}"),
             Fault::Pause { core, at, cycles } => write!(f, "pause:{core}@{at}+{cycles}"),
             Fault::Drop(pick) => write!(f, "drop:{pick}"),
             Fault::Duplicate(pick) => write!(f, "dup:{pick}"),
@@ -108,7 +117,7 @@ impl fmt::Display for Fault {
     }
 }
 
-const EXPECTED: &str = "expected crash:CORE@CYCLE, pause:CORE@CYCLE+CYCLES, drop:FROM>TO#N, drop:P, \
+const EXPECTED: &str = "expected crash:CORE@CYCLE, crash:CORE@CYCLE+CYCLES, pause:CORE@CYCLE+CYCLES, drop:FROM>TO#N, drop:P, \
     dup:FROM>TO#N, dup:P, delay:P+CYCLES or partition:CORES>CORES@CYCLE+CYCLES";
 
 impl Fault {
@@ -160,6 +169,10 @@ impl Fault {
         match kind.trim() {
             "crash" => {
                 let (c, when) = rest.split_once('@').ok_or_else(|| bad("no @CYCLE"))?;
+                if when.contains('+') {
+                    let (at, cycles) = span(when)?;
+                    return Ok(Fault::Restart { core: core(c)?, at, cycles });
+                }
                 Ok(Fault::Crash { core: core(c)?, at: number(when, "the cycle")? })
             }
             "pause" => {
@@ -189,7 +202,7 @@ impl Fault {
 
     /// A fault of messages (it needs an app that sends them).
     pub fn is_message_fault(&self) -> bool {
-        !matches!(self, Fault::Crash { .. } | Fault::Pause { .. })
+        !matches!(self, Fault::Crash { .. } | Fault::Restart { .. } | Fault::Pause { .. })
     }
 }
 
@@ -255,7 +268,10 @@ impl FaultEntry {
             _ => Err(format!("a {} fault needs either `nth` or `p`", self.kind)),
         };
         Ok(match self.kind.as_str() {
-            "crash" => format!("crash:{}@{}", core()?, at()?),
+            "crash" => match self.cycles {
+                Some(c) => format!("crash:{}@{}+{c}", core()?, at()?),
+                None => format!("crash:{}@{}", core()?, at()?),
+            },
             "pause" => format!("pause:{}@{}+{}", core()?, at()?, cycles()?),
             "drop" | "dup" => format!("{}:{}", self.kind, pick()?),
             "delay" => format!("delay:{}+{}", need(self.p.map(|p| p.to_string()), "p")?, cycles()?),
@@ -292,7 +308,9 @@ impl Plan {
         for f in &self.faults {
             match *f {
                 Fault::Crash { core: c, at } if c == core && now >= at => return Verdict::Crashed,
-                Fault::Pause { core: c, at, cycles } if c == core && now >= at && now < at.saturating_add(cycles) => {
+                Fault::Pause { core: c, at, cycles } | Fault::Restart { core: c, at, cycles }
+                    if c == core && now >= at && now < at.saturating_add(cycles) =>
+                {
                     v = Verdict::Wait(at.saturating_add(cycles) - now)
                 }
                 _ => {}
@@ -337,6 +355,29 @@ impl Plan {
             faults.push(Fault::parse(&spec, cores).map_err(|e| format!("fault {}: {e}", i + 1))?);
         }
         Ok(Plan { faults })
+    }
+
+    /// Whether core `core` restarted (a crash-recovery span ended) in
+    /// `since..=now`: its program must start again from what it saved.
+    pub fn restarted(&self, core: usize, since: Cycle, now: Cycle) -> bool {
+        self.faults.iter().any(|f| match *f {
+            Fault::Restart { core: c, at, cycles } => {
+                let back = at.saturating_add(cycles);
+                c == core && since < back && back <= now
+            }
+            _ => false,
+        })
+    }
+
+    /// When core `core` crashes for good, if it does.
+    pub fn crash_stop(&self, core: usize) -> Option<Cycle> {
+        self.faults
+            .iter()
+            .filter_map(|f| match *f {
+                Fault::Crash { core: c, at } if c == core => Some(at),
+                _ => None,
+            })
+            .min()
     }
 
     /// The cores that crash.
@@ -390,6 +431,26 @@ mod tests {
             let e = Plan::from_toml(text, 2).unwrap_err();
             assert!(e.contains(why), "{e}");
         }
+    }
+
+    #[test]
+    fn a_crash_with_a_span_restarts_the_core() {
+        let f = Fault::parse("crash:1@100+50", 2).unwrap();
+        assert_eq!(f, Fault::Restart { core: 1, at: 100, cycles: 50 });
+        assert_eq!(f.to_string(), "crash:1@100+50");
+        assert!(Fault::parse("crash:1@100+0", 2).unwrap_err().contains("0 cycles"));
+        let plan = Plan { faults: vec![f] };
+        // Down in 100..150, as a pause; back at 150.
+        assert_eq!(plan.verdict(1, 99), Verdict::Run);
+        assert_eq!(plan.verdict(1, 120), Verdict::Wait(30));
+        assert_eq!(plan.verdict(1, 150), Verdict::Run);
+        assert!(!plan.restarted(1, 0, 149));
+        assert!(plan.restarted(1, 149, 150));
+        assert!(!plan.restarted(1, 150, 400));
+        assert!(!plan.restarted(0, 0, 400));
+        assert_eq!(plan.crash_stop(1), None);
+        let toml = "[[fault]]\nkind = \"crash\"\ncore = 1\nat = 100\ncycles = 50\n";
+        assert_eq!(Plan::from_toml(toml, 2).unwrap(), plan);
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! claim, every logical-clock event). The algorithms never read it; it is the
 //! experimenter's notebook, filled by the runtime (`exec::actor`).
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 
 use super::clock::{Clock, ClockSpec};
 use super::cost::Counts;
-use super::fault::{Fault, Plan};
+use super::fault::Plan;
 use super::mailbox::Layout;
 use crate::model::Primitive;
 use crate::model::network::Cycle;
@@ -44,6 +45,29 @@ pub struct Stamped {
     pub stamp: Vec<u64>,
     pub sent: Vec<u32>,
     pub received: Option<u32>,
+}
+
+/// Something an actor's handler did that its app's monitors grade (a value
+/// decided, a leader elected, an entry applied, a lock granted): a kind and
+/// the words it needs, as the actor's `OnCore::notes` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Note {
+    pub kind: &'static str,
+    pub words: Vec<u64>,
+}
+
+impl Note {
+    pub fn new(kind: &'static str, words: &[u64]) -> Note {
+        Note { kind, words: words.to_vec() }
+    }
+}
+
+/// A note with where and when: the core and the cycle its handler started.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Noted {
+    pub core: usize,
+    pub cycle: Cycle,
+    pub note: Note,
 }
 
 /// One software message: who sent it, what it was, what became of it, and
@@ -102,6 +126,17 @@ pub struct Net {
     pub(super) cs_cycles: Cycle,
     pub(super) finished: Vec<Cell<bool>>,
     pub(super) crash_at: Vec<Option<Cycle>>,
+    /// The run ends at this cycle even if not every process finished (the
+    /// algorithms that never stop by themselves, or a liveness failure).
+    pub(super) deadline: Option<Cycle>,
+    /// The cycle the run ended at its deadline.
+    pub at_deadline: Cell<Option<Cycle>>,
+    /// Cycles a durable write (`Command::Save`) takes.
+    pub(super) save_cycles: Cycle,
+    /// Durable writes made.
+    pub saves: Cell<u64>,
+    /// Restarts after crash-recovery faults, by core.
+    pub restarts: RefCell<Vec<u32>>,
     /// The run ends as stalled when no core made progress (ran a handler,
     /// wrote or took a message) for this many cycles; at least 10·cores².
     pub(super) stall: Cycle,
@@ -118,6 +153,11 @@ pub struct Net {
     pub clocks: RefCell<Vec<Clock>>,
     pub claims: RefCell<Vec<GradedClaim>>,
     pub stamps: RefCell<Vec<Stamped>>,
+    /// Every note of every handler, in the order the handlers ran.
+    pub notes: RefCell<Vec<Noted>>,
+    /// Each process's state when the run ended (`None`: crashed for good);
+    /// an app takes its own type back with `downcast_ref`.
+    pub finals: RefCell<Vec<Option<Box<dyn Any>>>>,
 }
 
 impl Net {
@@ -132,15 +172,7 @@ impl Net {
         cs_cycles: Cycle,
         stall: Cycle,
     ) -> Net {
-        let crash_at = (0..cores)
-            .map(|c| {
-                let at = plan.faults.iter().filter_map(|f| match *f {
-                    Fault::Crash { core, at } if core == c => Some(at),
-                    _ => None,
-                });
-                at.min()
-            })
-            .collect();
+        let crash_at = (0..cores).map(|c| plan.crash_stop(c)).collect();
         Net {
             layout,
             plan,
@@ -150,6 +182,11 @@ impl Net {
             cs_cycles,
             finished: (0..cores).map(|_| Cell::new(false)).collect(),
             crash_at,
+            deadline: None,
+            at_deadline: Cell::new(None),
+            save_cycles: 0,
+            saves: Cell::new(0),
+            restarts: RefCell::new(vec![0; cores]),
             // At least 10 cycles per ring: when every core first polls every
             // ring, the cold misses queue at the directory for about
             // cores² times its latency, with no handler running meanwhile.
@@ -162,7 +199,15 @@ impl Net {
             clocks: RefCell::new((0..cores).map(|c| Clock::new(ClockSpec::default(), seed ^ c as u64)).collect()),
             claims: RefCell::new(Vec::new()),
             stamps: RefCell::new(Vec::new()),
+            notes: RefCell::new(Vec::new()),
+            finals: RefCell::new((0..cores).map(|_| None).collect()),
         }
+    }
+
+    /// The run ends at `deadline` at the latest; a durable write takes
+    /// `save_cycles`.
+    pub fn with_deadline(self, deadline: Option<Cycle>, save_cycles: Cycle) -> Net {
+        Net { deadline, save_cycles, ..self }
     }
 
     /// The cores' clocks built from `specs` (one per core), their read
@@ -180,7 +225,13 @@ impl Net {
     /// Whether the run is over at `now`: every process finished or crashed,
     /// or no core made progress for `stall` cycles.
     pub(super) fn over(&self, now: Cycle) -> bool {
-        if self.stalled.get().is_some() {
+        if self.stalled.get().is_some() || self.at_deadline.get().is_some() {
+            return true;
+        }
+        if let Some(d) = self.deadline
+            && now >= d
+        {
+            self.at_deadline.set(Some(now));
             return true;
         }
         let done = (0..self.cores()).all(|c| self.finished[c].get() || self.crash_at[c].is_some_and(|t| now >= t));

@@ -83,6 +83,7 @@ impl BroadcastRun {
             faults: self.faults.clone(),
             jitter: self.jitter,
             max_cycles: self.max_cycles,
+            ..Setup::default()
         };
         let done = harness::run(&self.cfg, app, &setup)?;
         let (net, sim) = (&done.net, &done.sim);

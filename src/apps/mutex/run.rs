@@ -174,6 +174,7 @@ impl MutexRun {
             faults: self.faults.clone(),
             jitter: self.jitter,
             max_cycles: self.max_cycles,
+            ..Setup::default()
         };
         let done = harness::run(&self.cfg, actor, &setup)?;
         let (net, sim, events) = (&done.net, &done.sim, &done.events);

@@ -183,6 +183,7 @@ impl SyncRun {
             faults: self.faults.clone(),
             jitter: self.jitter,
             max_cycles: Some(limit),
+            ..Setup::default()
         };
         let done = harness::run(&self.cfg, actor, &setup)?;
         let (net, sim) = (&done.net, &done.sim);

@@ -1,0 +1,13 @@
+//! Every app of the agreement family, by name (`cohsim app NAME`).
+
+use super::App;
+
+/// The apps, in the order `cohsim app --help` lists them.
+pub fn all() -> Vec<&'static dyn App> {
+    vec![]
+}
+
+/// The app called `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn App> {
+    all().into_iter().find(|a| a.name() == name)
+}
