@@ -1,6 +1,9 @@
-//! `cohsim app ...`: software on the simulated cores. So far `app lock`: spin
-//! locks (`apps::locks`), one run or a sweep over core counts, as a table or
-//! JSON, with the primitives the hardware and the software used side by side.
+//! `cohsim app ...`: software on the simulated cores. This file holds the
+//! list of apps, the machine and fault arguments they share, and `app lock`:
+//! spin locks (`apps::locks`), one run or a sweep over core counts, as a table
+//! or JSON, with the primitives the hardware and the software used side by
+//! side. The other apps have a file each (`mutex`, `clock`, `broadcast`,
+//! `agree` for the agreement family).
 //! A monitor finding exits 1; bad settings exit 2.
 
 use anyhow::{Result, anyhow, bail};
@@ -32,6 +35,32 @@ pub enum App {
     Clock(super::clock::ClockArgs),
     /// Ordered broadcast (FIFO, causal, total), delivery order checked against the truth.
     Broadcast(super::broadcast::BroadcastArgs),
+    /// Single-decree Paxos: every core an acceptor, proposers with ballots, checked for agreement.
+    Paxos(super::agree::AgreeArgs),
+    /// Multi-Paxos with a stable leader: a log of commands, phase 2 only while the leader lasts.
+    Multipaxos(super::agree::AgreeArgs),
+    /// Raft: elections with randomised timeouts, log replication, commit on a majority.
+    Raft(super::agree::AgreeArgs),
+    /// A replicated key-value store on Raft, its client history checked for linearizability.
+    Kv(super::agree::AgreeArgs),
+    /// Two-phase commit: atomicity checked; blocks on a crashed coordinator, as documented.
+    #[command(name = "2pc")]
+    TwoPc(super::agree::AgreeArgs),
+    /// Three-phase commit: non-blocking under crashes; splits under a partition, as documented.
+    #[command(name = "3pc")]
+    ThreePc(super::agree::AgreeArgs),
+    /// Bully election: the highest live id wins.
+    Bully(super::agree::AgreeArgs),
+    /// Ring election (Chang–Roberts) on the logical ring of cores.
+    Ring(super::agree::AgreeArgs),
+    /// Heartbeat failure detection with timeouts: detection latency and false suspicions.
+    Heartbeat(super::agree::AgreeArgs),
+    /// Phi-accrual failure detection (Hayashibara et al.): suspicion levels from inter-arrival times.
+    Phi(super::agree::AgreeArgs),
+    /// Gossip membership by push-pull rounds, convergence checked once faults stop.
+    Gossip(super::agree::AgreeArgs),
+    /// G-counter and PN-counter CRDTs over gossip, convergence checked once faults stop.
+    Crdt(super::agree::AgreeArgs),
 }
 
 /// The machine and its faults, as every `app` command takes them.
@@ -120,6 +149,18 @@ pub fn run(a: AppArgs) -> Result<i32> {
         App::Mutex(m) => super::mutex::run(m),
         App::Clock(c) => super::clock::run(c),
         App::Broadcast(b) => super::broadcast::run(b),
+        App::Paxos(x) => super::agree::run("paxos", x),
+        App::Multipaxos(x) => super::agree::run("multipaxos", x),
+        App::Raft(x) => super::agree::run("raft", x),
+        App::Kv(x) => super::agree::run("kv", x),
+        App::TwoPc(x) => super::agree::run("2pc", x),
+        App::ThreePc(x) => super::agree::run("3pc", x),
+        App::Bully(x) => super::agree::run("bully", x),
+        App::Ring(x) => super::agree::run("ring", x),
+        App::Heartbeat(x) => super::agree::run("heartbeat", x),
+        App::Phi(x) => super::agree::run("phi", x),
+        App::Gossip(x) => super::agree::run("gossip", x),
+        App::Crdt(x) => super::agree::run("crdt", x),
     }
 }
 

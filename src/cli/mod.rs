@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; this file parses and dispatches.
 //! Exit status: 0 success, 1 a failed check (violation, deadlock), 2 bad input.
 
+mod agree;
 mod app;
 mod broadcast;
 mod check;
