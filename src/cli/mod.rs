@@ -10,6 +10,7 @@ mod common;
 mod convert;
 mod r#gen;
 mod mutex;
+mod record;
 mod run;
 mod stress;
 mod table;
@@ -68,6 +69,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Software on the simulated cores (spin locks, ...), checked on every run.
     App(app::AppArgs),
+    /// Record a real program's memory accesses under valgrind, one core per thread.
+    Record(record::RecordArgs),
 }
 
 /// An error and its causes in one line, each cause once: most errors already
@@ -106,6 +109,7 @@ pub fn main() -> i32 {
         Command::Stress(a) => stress::run(a),
         Command::Check(a) => check::run(a),
         Command::App(a) => app::run(a),
+        Command::Record(a) => record::run(a),
     };
     match result {
         Ok(code) => code,

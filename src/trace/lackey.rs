@@ -31,16 +31,16 @@ use super::{Record, TraceOp};
 
 pub use super::record::MAX_ACCESS;
 
-const EXPECTED: &str = "a Lackey line \"I  <hex addr>,<size>\" or \" L|S|M <hex addr>,<size>\" \
+pub(crate) const EXPECTED: &str = "a Lackey line \"I  <hex addr>,<size>\" or \" L|S|M <hex addr>,<size>\" \
      with a size from 1 to 4096";
 
-enum Line {
+pub(crate) enum Line {
     Fetch,
     Data { load: bool, store: bool, addr: u64, size: u64 },
     Skip,
 }
 
-fn parse_line(line: &[u8]) -> Option<Line> {
+pub(crate) fn parse_line(line: &[u8]) -> Option<Line> {
     if line.starts_with(b"==") || line.starts_with(b"--") {
         return Some(Line::Skip);
     }

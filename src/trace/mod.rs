@@ -76,6 +76,7 @@ mod lines;
 pub mod paths;
 pub mod replay;
 pub mod stream;
+pub mod valgrind;
 mod write;
 
 use std::fmt;
