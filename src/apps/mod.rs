@@ -7,6 +7,7 @@
 
 pub mod agree;
 pub mod broadcast;
+pub mod c2c;
 pub mod clocks;
 pub mod harness;
 pub mod json;

@@ -4,6 +4,7 @@
 mod agree;
 mod app;
 mod broadcast;
+mod c2c;
 mod check;
 mod clock;
 mod common;
@@ -69,6 +70,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Software on the simulated cores (spin locks, ...), checked on every run.
     App(app::AppArgs),
+    /// Core-to-core latency: a CAS hand-off between every pair of cores, as a matrix.
+    C2c(c2c::C2cArgs),
     /// Record a real program's memory accesses under valgrind, one core per thread.
     Record(record::RecordArgs),
 }
@@ -110,6 +113,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::App(a) => app::run(a),
         Command::Record(a) => record::run(a),
+        Command::C2c(a) => c2c::run(a),
     };
     match result {
         Ok(code) => code,
