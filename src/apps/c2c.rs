@@ -60,12 +60,10 @@ pub fn measure(cfg: &SystemConfig, rounds: u32, gap: Cycle, home: usize) -> Resu
     let slice = ((flag / line) % slices as u64) as usize;
     let home_tile = slice * n / slices;
     let mut one_way = vec![vec![0.0; n]; n];
-    for i in 0..n {
-        for j in i + 1..n {
-            let (a, b) = pair(cfg, i, j, flag, rounds, gap)?;
-            one_way[i][j] = a;
-            one_way[j][i] = b;
-        }
+    for (i, j) in (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))) {
+        let (a, b) = pair(cfg, i, j, flag, rounds, gap)?;
+        one_way[i][j] = a;
+        one_way[j][i] = b;
     }
     let matrix = (0..n).map(|i| (0..n).map(|j| (one_way[i][j] + one_way[j][i]) / 2.0).collect()).collect();
     Ok(Latencies { flag, home_tile, one_way, matrix })
