@@ -17,7 +17,17 @@ fn run(algo: Algo, cores: usize, entries: u64, protocol: Protocol, topology: Top
     let mut cfg = SystemConfig { cores, protocol, seed, ..SystemConfig::default() };
     cfg.network.topology = topology;
     let faults = Default::default();
-    LockRun { cfg, algo, entries, cs_cycles: 20, jitter: Some(8), max_cycles: Some(50_000_000), faults, record: false }
+    LockRun {
+        cfg,
+        algo,
+        entries,
+        cs_cycles: 20,
+        jitter: Some(8),
+        max_cycles: Some(50_000_000),
+        faults,
+        record: false,
+        timeline: None,
+    }
 }
 
 #[test]

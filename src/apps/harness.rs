@@ -16,6 +16,7 @@ use crate::exec::fault::Plan;
 use crate::exec::mailbox::Layout;
 use crate::exec::{Programs, SwEvent};
 use crate::model::network::Cycle;
+use crate::stats::timeline::{Timeline, TimelineSpec};
 use crate::verify::invariants::Checker;
 
 /// How an actor run is set up.
@@ -39,6 +40,8 @@ pub struct Setup {
     pub deadline: Option<Cycle>,
     /// Cycles a durable write (`Save`) takes.
     pub save_cycles: Cycle,
+    /// Record a timeline of the run (machine and software).
+    pub timeline: Option<TimelineSpec>,
 }
 
 impl Default for Setup {
@@ -54,6 +57,7 @@ impl Default for Setup {
             max_cycles: None,
             deadline: None,
             save_cycles: 0,
+            timeline: None,
         }
     }
 }
@@ -61,7 +65,10 @@ impl Default for Setup {
 /// What a finished run leaves to grade.
 pub struct Finished {
     pub net: Rc<Net>,
-    pub sim: Simulator<(Checker, ByCore)>,
+    pub sim: Simulator<((Checker, ByCore), Option<Timeline>)>,
+    /// The timeline, with the critical sections and software messages, when
+    /// one was asked for.
+    pub timeline: Option<Timeline>,
     /// The software events the programs reported (sections entered and left).
     pub events: Vec<SwEvent>,
     /// The shared counter's address.
@@ -71,7 +78,7 @@ pub struct Finished {
 impl Finished {
     /// The shared counter's final value (the checker's golden memory).
     pub fn counter_value(&self) -> u64 {
-        self.sim.observer().0.golden(self.counter)
+        self.sim.observer().0.0.golden(self.counter)
     }
 }
 
@@ -99,9 +106,15 @@ where
     let mut programs = Programs::new(cores, |ctx| actor::run(ctx, actor.clone(), net.clone()));
     programs.faults = setup.faults.clone();
     let opts = RunOptions { jitter: setup.jitter, max_cycles: setup.max_cycles, ..Default::default() };
-    let mut sim = Simulator::with_observer(cfg.clone(), opts, (Checker::new(cores), ByCore(counts)));
+    let timeline = setup.timeline.map(|spec| Timeline::new(spec, cores, cfg.directory.slices));
+    let mut sim = Simulator::with_observer(cfg.clone(), opts, ((Checker::new(cores), ByCore(counts)), timeline));
     sim.run(&mut programs)?;
     let events = std::mem::take(&mut programs.events);
     drop(programs);
-    Ok(Finished { net, sim, events, counter })
+    let mut timeline = sim.observer_mut().1.take();
+    if let Some(t) = timeline.as_mut() {
+        t.add_sections(&events);
+        t.add_messages(&net.log.borrow());
+    }
+    Ok(Finished { net, sim, timeline, events, counter })
 }

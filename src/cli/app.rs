@@ -86,6 +86,8 @@ pub struct MachineArgs {
     /// A fault plan in TOML (`[[fault]]` tables), added to any `--fault`.
     #[arg(long = "faults", value_name = "FILE.toml")]
     pub fault_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub timeline: super::common::TimelineArgs,
 }
 
 impl MachineArgs {
@@ -102,6 +104,20 @@ impl MachineArgs {
     /// sends messages).
     pub(super) fn plan(&self, cores: usize, messages: bool) -> Result<Plan> {
         fault_plan(&self.faults, &self.fault_file, cores, messages)
+    }
+
+    /// The timeline asked for, refused by an app that cannot draw one yet.
+    pub(super) fn timeline_for(
+        &self,
+        app: &str,
+        supported: bool,
+    ) -> Result<Option<crate::stats::timeline::TimelineSpec>> {
+        if !supported && self.timeline.timeline.is_some() {
+            bail!(
+                "--timeline: not available for `app {app}` yet (it is for run, compare, app lock, app mutex and the agreement apps)"
+            );
+        }
+        self.timeline.spec()
     }
 
     pub(super) fn network_jitter(&self) -> Option<u64> {
@@ -197,6 +213,10 @@ fn lock(a: LockArgs) -> Result<i32> {
     if a.record.is_some() && !a.sweep_cores.is_empty() {
         bail!("--record: one run at a time, not with --sweep-cores");
     }
+    if a.machine.timeline.timeline.is_some() && !a.sweep_cores.is_empty() {
+        bail!("--timeline: one run at a time, not with --sweep-cores");
+    }
+    let timeline = a.machine.timeline_for("lock", true)?;
     if a.record.is_some() && a.machine.jitter > 0 {
         // `cohsim run` has no jitter: the recording would not replay alike.
         bail!("--record: not with --jitter (a trace replay has no network jitter, so it would not replay alike)");
@@ -221,8 +241,9 @@ fn lock(a: LockArgs) -> Result<i32> {
             max_cycles: Some(max_cycles),
             faults,
             record: a.record.is_some(),
+            timeline,
         };
-        let report = match run.run() {
+        let mut report = match run.run() {
             Ok(r) => r,
             Err(SimError::Frontend(e @ FrontendError::Input(_))) => bail!("{e}"),
             Err(e) => {
@@ -231,6 +252,9 @@ fn lock(a: LockArgs) -> Result<i32> {
             }
         };
         failed |= !report.violations.is_empty();
+        if let Some(t) = report.timeline.as_mut() {
+            a.machine.timeline.write(t, None)?;
+        }
         if let (Some(path), Some(records)) = (&a.record, &report.recording) {
             crate::trace::write(crate::trace::Format::Csv, path, records)?;
         }

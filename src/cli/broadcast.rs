@@ -43,6 +43,7 @@ pub fn run(a: BroadcastArgs) -> Result<i32> {
     if a.casts == 0 || u64::from(a.casts) * a.cores as u64 > 1 << 24 {
         bail!("--casts: {} is outside 1..=2^24 / cores", a.casts);
     }
+    a.machine.timeline_for("broadcast", false)?;
     let mut run = BroadcastRun::new(a.machine.config(a.cores)?, order, a.casts);
     if let Some(p) = a.period {
         if p == 0 || p > 1 << 40 {

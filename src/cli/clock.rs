@@ -101,6 +101,7 @@ pub fn run(a: ClockArgs) -> Result<i32> {
         let setting = if e.contains("ppm") { "--drift-ppm" } else { "--clock-skew" };
         anyhow!("{setting}: {e}")
     })?;
+    a.machine.timeline_for("clock", false)?;
     let cfg = a.machine.config(a.cores)?;
     let faults = a.machine.plan(a.cores, true)?;
     let jitter = a.machine.network_jitter();

@@ -76,6 +76,72 @@ pub struct OutputArgs {
     /// on a line nobody writes.
     #[arg(long, value_name = "CYCLES")]
     pub max_cycles: Option<u64>,
+    #[command(flatten)]
+    pub timeline: TimelineArgs,
+}
+
+/// A timeline of the run (`stats::timeline`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TimelineArgs {
+    /// Write a timeline of the run to FILE: Chrome trace-event JSON, opened
+    /// by Perfetto (ui.perfetto.dev) or chrome://tracing; one cycle shows as
+    /// one microsecond. With `compare`, one file per protocol (FILE.mesi.json, ...).
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Keep only cycles START..END in the timeline.
+    #[arg(long, value_name = "START:END", requires = "timeline")]
+    pub timeline_window: Option<String>,
+    /// Stop recording the timeline after this many events (the file says where).
+    #[arg(long, value_name = "EVENTS", default_value_t = 1_000_000)]
+    pub timeline_cap: usize,
+}
+
+impl TimelineArgs {
+    /// The timeline's settings, if one is asked for; a bad window is an error.
+    pub fn spec(&self) -> Result<Option<crate::stats::timeline::TimelineSpec>> {
+        let Some(_) = &self.timeline else { return Ok(None) };
+        let window = match &self.timeline_window {
+            None => None,
+            Some(w) => {
+                let bad = || anyhow!("--timeline-window {w:?}: expected START:END in cycles, START < END");
+                let (a, b) = w.split_once(':').ok_or_else(bad)?;
+                let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+                if a >= b {
+                    return Err(bad());
+                }
+                Some((a, b))
+            }
+        };
+        if self.timeline_cap == 0 {
+            bail!("--timeline-cap: must be at least 1");
+        }
+        Ok(Some(crate::stats::timeline::TimelineSpec { window, cap: self.timeline_cap }))
+    }
+
+    /// Writes `timeline` to the file asked for (with `suffix` before its
+    /// extension, for one of several runs), whole or not at all; says on
+    /// stderr when the cap was reached.
+    pub fn write(&self, timeline: &mut crate::stats::timeline::Timeline, suffix: Option<&str>) -> Result<()> {
+        let Some(path) = &self.timeline else { return Ok(()) };
+        let path = match suffix {
+            None => path.clone(),
+            Some(s) => {
+                let stem = path.file_stem().map(|x| x.to_string_lossy().to_string()).unwrap_or_default();
+                let ext = path.extension().map(|x| x.to_string_lossy().to_string()).unwrap_or_else(|| "json".into());
+                path.with_file_name(format!("{stem}.{s}.{ext}"))
+            }
+        };
+        if let Some(at) = timeline.capped_at() {
+            eprintln!(
+                "cohsim: timeline: the cap of {} events was reached at cycle {at}; {} holds the run up to there \
+                 (--timeline-window START:END or --timeline-cap N for more)",
+                self.timeline_cap,
+                path.display()
+            );
+        }
+        let text = serde_json::to_vec(&timeline.to_json())?;
+        write_atomically(&path, &text)
+    }
 }
 
 /// Defaults, then the TOML file, then the command line.

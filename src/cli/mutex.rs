@@ -107,7 +107,12 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
     let cfg = a.machine.config(cores)?;
     let faults = a.machine.plan(cores, true)?;
     let max_cycles = a.max_cycles.unwrap_or(50_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
+    if a.compare && a.machine.timeline.timeline.is_some() {
+        bail!("--timeline: one run at a time, not with --compare");
+    }
+    let timeline = a.machine.timeline_for("mutex", true)?;
     let mutex_run = |algo| MutexRun {
+        timeline,
         cs_cycles: a.cs_cycles,
         think: a.think,
         jitter: a.machine.network_jitter(),
@@ -119,7 +124,7 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
     if a.compare {
         return compare(&a, &cfg, max_cycles, mutex_run);
     }
-    let report = match mutex_run(algo).run() {
+    let mut report = match mutex_run(algo).run() {
         Ok(r) => r,
         Err(SimError::Frontend(e @ FrontendError::Input(_))) => bail!("{e}"),
         Err(e) => {
@@ -127,6 +132,9 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
             return Ok(1);
         }
     };
+    if let Some(t) = report.timeline.as_mut() {
+        a.machine.timeline.write(t, None)?;
+    }
     let doc = report_json(&a, algo, &report);
     let text = if a.json { serde_json::to_string_pretty(&doc)? + "\n" } else { table(&a, algo, &doc) };
     emit(&None, &text)?;
@@ -296,6 +304,7 @@ fn compare(a: &MutexArgs, cfg: &SystemConfig, max_cycles: u64, mutex_run: impl F
             max_cycles: Some(max_cycles),
             faults: lock_faults.clone(),
             record: false,
+            timeline: None,
         };
         let r = match run.run() {
             Ok(r) => r,

@@ -12,6 +12,7 @@ use crate::engine::{FrontendError, RunOptions, SimError, Simulator};
 use crate::protocol::Protocol;
 use crate::stats::classify::MissClassifier;
 use crate::stats::report::{self, HostInfo};
+use crate::stats::timeline::Timeline;
 use crate::trace::replay::TraceFrontend;
 use crate::verify::invariants::Checker;
 
@@ -62,8 +63,9 @@ pub fn replay(
     // The observers by type, so the hot path inlines what they are told.
     let checker = o.check.then(|| Checker::new(cfg.cores));
     let classifier = (!o.no_classify).then(|| MissClassifier::for_machine(&cfg));
+    let timeline = o.timeline.spec()?.map(|spec| Timeline::new(spec, cfg.cores, cfg.directory.slices));
     let opts = RunOptions { exact: o.exact, max_cycles: o.max_cycles, ..Default::default() };
-    let mut sim = Simulator::with_observer(cfg, opts, (checker, classifier));
+    let mut sim = Simulator::with_observer(cfg, opts, ((checker, classifier), timeline));
     // The decoder threads work out what miss classification needs of each core's
     // own accesses, off the simulation thread.
     let set = if o.no_classify { set } else { set.with_reuse((cfg_lines(&sim.cfg)) as usize) };
@@ -86,6 +88,9 @@ pub fn replay(
         // A trace that cannot be read is bad input (exit 2), not a failed check.
         Err(SimError::Frontend(e @ FrontendError::Input(_))) => anyhow::bail!("{e}"),
         Err(e) => return Ok(Replay::Failed(e.to_string())),
+    }
+    if let Some(t) = sim.observer_mut().1.as_mut() {
+        o.timeline.write(t, bars.map(|_| protocol.name()))?;
     }
     let host = HostInfo { seconds, records: fe.records() };
     let doc = report::json(protocol.name(), &sim.stats, &host);

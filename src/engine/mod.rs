@@ -210,6 +210,11 @@ impl<O: Observer> Simulator<O> {
         &self.observer
     }
 
+    /// What watches the run, to take what it gathered once the run is over.
+    pub fn observer_mut(&mut self) -> &mut O {
+        &mut self.observer
+    }
+
     /// A simulator watched by `observer`, known by type (its calls can be
     /// inlined: a replay's hot path uses this); `()` watches nothing.
     pub fn with_observer(cfg: SystemConfig, opts: RunOptions, observer: O) -> Self {

@@ -3,5 +3,6 @@
 
 pub mod classify;
 pub mod report;
+pub mod timeline;
 
 pub use crate::engine::counters::{CoreStats, MissClasses, Stats};

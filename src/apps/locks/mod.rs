@@ -112,6 +112,8 @@ pub struct LockRun {
     pub faults: Plan,
     /// Keep every access, for a native CSV trace of the run (`LockReport::recording`).
     pub record: bool,
+    /// Record a timeline of the run.
+    pub timeline: Option<crate::stats::timeline::TimelineSpec>,
 }
 
 /// What a lock run measured.
@@ -133,6 +135,8 @@ pub struct LockReport {
     pub recording: Option<Vec<Vec<crate::trace::Record>>>,
     /// What each software operation kind cost on average.
     pub ops: Vec<OpCostRow>,
+    /// The run's timeline (machine and critical sections), when asked for.
+    pub timeline: Option<crate::stats::timeline::Timeline>,
 }
 
 /// One software operation kind's average cost, from the run.
@@ -214,12 +218,18 @@ impl LockRun {
             programs.record();
         }
         let opts = RunOptions { jitter: self.jitter, max_cycles: self.max_cycles, ..Default::default() };
-        let observers = (Checker::new(cores), OpCost::new(phases));
+        let timeline =
+            self.timeline.map(|t| crate::stats::timeline::Timeline::new(t, cores, self.cfg.directory.slices));
+        let observers = ((Checker::new(cores), OpCost::new(phases)), timeline);
         let mut sim = Simulator::with_observer(self.cfg.clone(), opts, observers);
         sim.run(&mut programs)?;
+        let mut timeline = sim.observer_mut().1.take();
+        if let Some(t) = timeline.as_mut() {
+            t.add_sections(&programs.events);
+        }
         // The counter's final value: the last store performed to it (the
         // checker's golden memory, which the data-value check holds every copy to).
-        let counter = sim.observer().0.golden(layout.counter);
+        let counter = sim.observer().0.0.golden(layout.counter);
         let mut violations = monitor::mutual_exclusion(&programs.events);
         // Every critical section that released stored its increment; a core that
         // crashed after its store but before its release adds one more.
@@ -235,7 +245,7 @@ impl LockRun {
         }
         let waits = durations(&programs.events, SwEventKind::Acquiring, SwEventKind::Acquired);
         let longest_wait = waits.into_iter().max().unwrap_or(0);
-        let ops = op_costs(algo, &programs.events, &sim.observer().1.messages);
+        let ops = op_costs(algo, &programs.events, &sim.observer().0.1.messages);
         // Software operations by primitive, as many as the run completed.
         let mut software: Vec<(&'static str, u64)> = Vec::new();
         for op in &ops {
@@ -255,6 +265,7 @@ impl LockRun {
             events_hash: events_hash(&programs.events),
             ops,
             recording: programs.recording(),
+            timeline,
         })
     }
 }

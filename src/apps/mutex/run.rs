@@ -45,6 +45,8 @@ pub struct MutexRun {
     pub stall: Cycle,
     /// Slots per mailbox ring.
     pub slots: u64,
+    /// Record a timeline of the run.
+    pub timeline: Option<crate::stats::timeline::TimelineSpec>,
 }
 
 impl MutexRun {
@@ -61,6 +63,7 @@ impl MutexRun {
             faults: Plan::default(),
             stall: 200_000,
             slots: 16,
+            timeline: None,
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct MutexReport {
     /// A hash of every software event and message: the same seed gives the
     /// same hash.
     pub events_hash: u64,
+    /// The run's timeline, when one was asked for.
+    pub timeline: Option<crate::stats::timeline::Timeline>,
 }
 
 impl MutexReport {
@@ -174,9 +179,11 @@ impl MutexRun {
             faults: self.faults.clone(),
             jitter: self.jitter,
             max_cycles: self.max_cycles,
+            timeline: self.timeline,
             ..Setup::default()
         };
-        let done = harness::run(&self.cfg, actor, &setup)?;
+        let mut done = harness::run(&self.cfg, actor, &setup)?;
+        let timeline = done.timeline.take();
         let (net, sim, events) = (&done.net, &done.sim, &done.events);
         let counter_value = done.counter_value();
         let mut violations = monitor::mutual_exclusion(events);
@@ -219,6 +226,7 @@ impl MutexRun {
             longest_wait: longest_wait(events),
             counter: counter_value,
             events_hash,
+            timeline,
         })
     }
 }
