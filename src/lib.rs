@@ -45,3 +45,4 @@ pub mod rng;
 pub mod stats;
 pub mod trace;
 pub mod verify;
+pub mod view;

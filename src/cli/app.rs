@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use super::common::{emit, parse_protocol, parse_topology};
+use super::common::{emit, parse_protocol, parse_topology, write_report};
 use crate::apps::json::hardware_counts;
 use crate::apps::locks::{Algo, LockReport, LockRun};
 use crate::config::{MAX_CORES, SystemConfig};
@@ -88,6 +88,9 @@ pub struct MachineArgs {
     pub fault_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub timeline: super::common::TimelineArgs,
+    /// Write an HTML report with plots to DIR/index.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<std::path::PathBuf>,
 }
 
 impl MachineArgs {
@@ -128,7 +131,8 @@ impl MachineArgs {
 #[derive(Args, Debug)]
 pub struct LockArgs {
     /// tas, ttas, ttas-backoff, ticket, anderson, mcs, clh (broken-ttas: a
-    /// deliberately wrong lock the checks must catch).
+    /// deliberately wrong lock the checks must catch); with --sweep-cores, a
+    /// list (tas,ticket,mcs) sweeps each.
     #[arg(long)]
     pub algo: String,
     #[arg(long, default_value_t = 4)]
@@ -205,7 +209,11 @@ pub(super) fn fault_plan(
 }
 
 fn lock(a: LockArgs) -> Result<i32> {
-    let algo: Algo = a.algo.parse().map_err(|e| anyhow!("--algo: {e}"))?;
+    let algos: Vec<Algo> =
+        a.algo.split(',').map(|s| s.trim().parse().map_err(|e| anyhow!("--algo: {e}"))).collect::<Result<_>>()?;
+    if algos.len() > 1 && a.sweep_cores.is_empty() {
+        bail!("--algo: a list of locks is for --sweep-cores (one run is one lock)");
+    }
     if a.entries == 0 {
         bail!("--entries: must be at least 1");
     }
@@ -228,7 +236,7 @@ fn lock(a: LockArgs) -> Result<i32> {
     }
     let mut rows = Vec::new();
     let mut failed = false;
-    for &cores in &counts {
+    for (algo, cores) in algos.iter().flat_map(|&algo| counts.iter().map(move |&c| (algo, c))) {
         let cfg = a.machine.config(cores)?;
         let faults = a.machine.plan(cores, false)?;
         let max_cycles = a.max_cycles.unwrap_or(10_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
@@ -260,15 +268,26 @@ fn lock(a: LockArgs) -> Result<i32> {
         }
         rows.push(row_json(&a, algo, cores, &report));
     }
+    if let Some(dir) = &a.machine.report {
+        write_report(dir, lock_report(&a, &algos, &rows))?;
+    }
     let text = if a.json {
         let doc = if a.sweep_cores.is_empty() {
-            rows.remove(0)
-        } else {
+            rows[0].clone()
+        } else if let [algo] = algos[..] {
             json!({ "app": "lock", "algo": algo.name(), "rows": rows })
+        } else {
+            json!({ "app": "lock", "algos": algos.iter().map(|x| x.name()).collect::<Vec<_>>(), "rows": rows })
         };
         serde_json::to_string_pretty(&doc)? + "\n"
     } else {
-        table(&a, algo, &rows)
+        let per = counts.len();
+        algos
+            .iter()
+            .enumerate()
+            .map(|(i, &algo)| table(&a, algo, &rows[i * per..(i + 1) * per]))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     emit(&None, &text)?;
     // The first few findings of each run on stderr (all of them are in the JSON).
@@ -291,6 +310,32 @@ fn lock(a: LockArgs) -> Result<i32> {
         }
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// The report of a lock run or sweep: cycles per hand-off against cores,
+/// one curve per lock.
+fn lock_report(a: &LockArgs, algos: &[Algo], rows: &[Value]) -> Result<crate::view::Page, crate::view::PlotError> {
+    let h = |r: &Value, k: &str| r["per_handoff"][k].as_f64().unwrap_or(0.0);
+    let curves: Vec<(String, Vec<(f64, f64)>)> = algos
+        .iter()
+        .map(|algo| {
+            let of = rows.iter().filter(|r| r["algo"] == algo.name());
+            (algo.name().to_string(), of.map(|r| (r["cores"].as_f64().unwrap_or(0.0), h(r, "cycles"))).collect())
+        })
+        .collect();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r["algo"].as_str().unwrap_or("").to_string(),
+                r["cores"].to_string(),
+                format!("{:.1}", h(r, "cycles")),
+                format!("{:.2}", h(r, "coherence_messages")),
+            ]
+        })
+        .collect();
+    let title = format!("cohsim app lock: {} entries, {} {}", a.entries, a.machine.protocol, a.machine.topology);
+    crate::view::lock_page(&title, &curves, &table)
 }
 
 /// One run as the JSON every `app` command prints (see the README).

@@ -78,6 +78,17 @@ pub struct OutputArgs {
     pub max_cycles: Option<u64>,
     #[command(flatten)]
     pub timeline: TimelineArgs,
+    /// Write an HTML report with plots to DIR/index.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+}
+
+/// Writes `page` to `DIR/index.html` and says where on stderr.
+pub fn write_report(dir: &Path, page: Result<crate::view::Page, crate::view::PlotError>) -> Result<()> {
+    let page = page.map_err(|e| anyhow!("--report: a plot could not be drawn: {e}"))?;
+    let path = page.write(dir).with_context(|| format!("--report {}: cannot write", dir.display()))?;
+    eprintln!("cohsim: report written to {}", path.display());
+    Ok(())
 }
 
 /// A timeline of the run (`stats::timeline`).

@@ -6,7 +6,9 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::common::{MachineArgs, OutputArgs, TraceArgs, emit, machine_config, open_trace, parse_protocol, progress};
+use super::common::{
+    MachineArgs, OutputArgs, TraceArgs, emit, machine_config, open_trace, parse_protocol, progress, write_report,
+};
 use crate::config::SystemConfig;
 use crate::engine::{FrontendError, RunOptions, SimError, Simulator};
 use crate::protocol::Protocol;
@@ -113,6 +115,10 @@ pub fn run(a: RunArgs) -> Result<i32> {
                 report::table(protocol.name(), &stats, &host)
             };
             emit(&a.output.output, &text)?;
+            if let Some(dir) = &a.output.report {
+                let title = format!("cohsim run: {}", protocol.name());
+                write_report(dir, crate::view::replay_page(&title, &[(protocol.name(), &stats)]))?;
+            }
             Ok(0)
         }
     }
@@ -140,14 +146,23 @@ pub fn compare(a: CompareArgs) -> Result<i32> {
             .collect()
     });
     let mut docs = Vec::new();
+    let mut all_stats = Vec::new();
     for (&p, result) in protocols.iter().zip(results) {
         match result? {
             Replay::Failed(e) => {
                 eprintln!("cohsim: {}: {e}", p.name());
                 return Ok(1);
             }
-            Replay::Done(doc, _, _) => docs.push(*doc),
+            Replay::Done(doc, stats, _) => {
+                docs.push(*doc);
+                all_stats.push((p.name(), stats));
+            }
         }
+    }
+    if let Some(dir) = &a.output.report {
+        let runs: Vec<(&str, &crate::stats::Stats)> = all_stats.iter().map(|(n, s)| (*n, s.as_ref())).collect();
+        let title = format!("cohsim compare: {}", runs.iter().map(|r| r.0).collect::<Vec<_>>().join(" vs "));
+        write_report(dir, crate::view::replay_page(&title, &runs))?;
     }
     let names: Vec<String> = protocols.iter().map(|p| p.name().to_string()).collect();
     let text = if a.output.json {
