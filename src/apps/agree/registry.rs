@@ -4,7 +4,7 @@ use super::App;
 
 /// The apps, in the order `cohsim app --help` lists them.
 pub fn all() -> Vec<&'static dyn App> {
-    vec![]
+    vec![&super::paxos::PAXOS, &super::paxos::MULTIPAXOS]
 }
 
 /// The app called `name`.

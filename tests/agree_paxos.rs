@@ -1,0 +1,156 @@
+//! Paxos and Multi-Paxos on the cores (`cohsim app paxos`, `multipaxos`):
+//! message counts derived by hand, determinism, fault campaigns with drawn
+//! plans, the broken variant caught by stateright and by the run monitors.
+
+use cohsim::apps::agree::paxos::check;
+use cohsim::apps::agree::paxos::{MULTIPAXOS, PAXOS};
+use cohsim::apps::agree::{self, App, Spec, campaign};
+use cohsim::config::SystemConfig;
+use cohsim::exec::fault::{Fault, Plan};
+
+const BROKEN: &str = "broken-lower-ballot";
+
+fn spec(cores: usize, ops: u32, seed: u64, variant: &'static str, faults: &[&str]) -> Spec {
+    Spec {
+        cfg: SystemConfig { cores, seed, ..SystemConfig::default() },
+        faults: Plan { faults: faults.iter().map(|f| Fault::parse(f, cores).unwrap()).collect() },
+        jitter: None,
+        ops,
+        variant,
+    }
+}
+
+fn kinds(r: &agree::Report, kind: &str) -> usize {
+    r.messages.iter().filter(|m| m.kind == kind).count()
+}
+
+/// Single-decree Paxos with one proposer on N processes sends, per decree,
+/// N − 1 each of Prepare, Promise, Accept, Accepted and Decide (every
+/// acceptor answers, the proposer acts as its own acceptor without a
+/// message): 5(N − 1). Four decrees: 40 messages on 3 cores, 80 on 5.
+#[test]
+fn paxos_message_counts_by_hand() {
+    for (cores, want) in [(3, 40), (5, 80)] {
+        let s = spec(cores, 4, 1, "correct", &[]);
+        let (done, o) = PAXOS.run_with(&s, 1).unwrap();
+        let log = done.net.log.borrow();
+        assert_eq!(log.len(), want, "{cores} cores");
+        for kind in ["prepare", "promise", "accept", "accepted", "decide"] {
+            assert_eq!(log.iter().filter(|m| m.kind == kind).count(), 4 * (cores - 1), "{kind} on {cores} cores");
+        }
+        assert!(o.finished && o.violations.is_empty(), "{:?}", o.violations);
+        // The only proposer's value (process 0 proposes 1) in every decree.
+        assert_eq!(o.fields["decided"], serde_json::json!([1, 1, 1, 1]));
+        assert_eq!((o.ops, o.latencies.len()), (4, 4));
+    }
+}
+
+/// Multi-Paxos on N processes with C commands: phase 1 once (N − 1 Prepare,
+/// N − 1 Promise), then per command one Request (the clients are not the
+/// leader) and N − 1 each of Accept, Accepted and Decide:
+/// 2(N − 1) + C(3(N − 1) + 1). 3 cores, 20 commands: 4 + 20 x 7 = 144;
+/// 5 cores, 10 commands: 8 + 10 x 13 = 138.
+#[test]
+fn multipaxos_message_counts_by_hand() {
+    for (cores, ops, want) in [(3, 20, 144), (5, 10, 138)] {
+        let r = agree::run(&MULTIPAXOS, &spec(cores, ops, 1, "correct", &[])).unwrap();
+        assert_eq!(r.messages.len(), want, "{cores} cores");
+        assert_eq!((kinds(&r, "prepare"), kinds(&r, "promise")), (cores - 1, cores - 1));
+        assert_eq!(kinds(&r, "request"), ops as usize);
+        for kind in ["accept", "accepted", "decide"] {
+            assert_eq!(kinds(&r, kind), ops as usize * (cores - 1), "{kind} on {cores} cores");
+        }
+        assert!(r.outcome.finished && r.ok(), "{:?}", r.violations);
+        assert_eq!(r.outcome.ops, ops as u64);
+        assert_eq!(r.outcome.fields["duplicate_slots"], 0);
+    }
+}
+
+#[test]
+fn same_seed_same_run() {
+    for app in [&PAXOS as &dyn App, &MULTIPAXOS] {
+        let s = spec(5, 4, 7, "correct", &["drop:0.05", "crash:1@3000+4000", "delay:0.2+300"]);
+        let (a, b) = (agree::run(app, &s).unwrap(), agree::run(app, &s).unwrap());
+        assert_eq!(a.events_hash, b.events_hash, "{}", app.name());
+        assert!(a.ok() && a.outcome.finished, "{}: {:?}", app.name(), a.violations);
+        assert!(a.restarts == 1 && a.saves > 0, "{}: the restart read back what was saved", app.name());
+        let c =
+            agree::run(app, &spec(5, 4, 8, "correct", &["drop:0.05", "crash:1@3000+4000", "delay:0.2+300"])).unwrap();
+        assert_ne!(a.events_hash, c.events_hash, "{}: another seed, another run", app.name());
+    }
+}
+
+/// 30 seeds of each app on 5 cores under plans drawn from the seed (a
+/// minority crashing for good, restarts, pauses, loss, duplicates, delays,
+/// healing partitions): no monitor finds anything, and every run finishes.
+#[test]
+fn campaigns_of_drawn_plans_find_nothing() {
+    for (app, ops) in [(&PAXOS as &dyn App, 3), (&MULTIPAXOS, 8)] {
+        let base = spec(5, ops, 0, "correct", &[]);
+        let r = campaign::run(app, &base, 1, 30, true, 1, &|| {});
+        assert_eq!(r.seeds_run, 30);
+        assert!(r.failing.is_empty(), "{}: {:#?}", app.name(), r.failing);
+        assert_eq!(r.finished, 30, "{}", app.name());
+    }
+}
+
+/// The long campaigns (`cargo test --release --test agree_paxos -- --ignored`).
+#[test]
+#[ignore]
+fn campaigns_of_ten_thousand_seeds_by_hand() {
+    for (app, ops) in [(&PAXOS as &dyn App, 3), (&MULTIPAXOS, 8)] {
+        let base = spec(5, ops, 0, "correct", &[]);
+        let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+        let r = campaign::run(app, &base, 1, 10_000, true, jobs, &|| {});
+        assert!(r.failing.is_empty(), "{}: {} failing, first {:#?}", app.name(), r.failing.len(), r.failing.first());
+    }
+}
+
+/// Regression pin: the state count comes from the checker (3 processes, 2
+/// proposers, one decree, one ballot per proposer, no queries; see
+/// `check`'s notes). Agreement and validity hold, a decision is reachable.
+#[test]
+fn paxos_model_checks_and_pins_its_states() {
+    let c = PAXOS.check("correct").unwrap();
+    assert!(c.ok(), "{c:?}");
+    assert_eq!((c.states, c.depth), (47_916, 22), "regression pin");
+    assert_eq!(c.properties.len(), 3);
+}
+
+/// Stateright's counterexample: two proposers complete phase 1, and an
+/// acceptor that promised the higher ballot accepts the lower one's value,
+/// completing both phase 2 quorums with different values.
+#[test]
+fn broken_lower_ballot_caught_by_stateright() {
+    let c = PAXOS.check(BROKEN).unwrap();
+    let agreement = c.properties.iter().find(|p| p.name == check::AGREEMENT).unwrap();
+    assert!(!agreement.holds(), "{c:?}");
+    let path = agreement.discovery.as_ref().unwrap();
+    assert!(path.iter().any(|a| a.contains("Accept")), "{path:?}");
+}
+
+/// Seed 2, fault-free, 3 cores, 5 decrees: the two proposers start within
+/// two hops of each other and contend in decree 1. Process 1's higher ballot
+/// reaches the third acceptor after process 0's, and process 0's Accept
+/// arrives there after the new promise: the broken acceptor accepts it anyway,
+/// process 0 decides its value 1 with that acceptance, and process 1, whose
+/// promises carried nothing accepted, decides its own value 2.
+#[test]
+fn broken_lower_ballot_caught_by_the_paxos_monitors() {
+    let r = agree::run(&PAXOS, &spec(3, 5, 2, BROKEN, &[])).unwrap();
+    assert!(
+        r.violations.iter().any(|v| v.monitor == "agreement" && v.what.starts_with("instance 1")),
+        "{:?}",
+        r.violations
+    );
+    let ok = agree::run(&PAXOS, &spec(3, 5, 2, "correct", &[])).unwrap();
+    assert!(ok.ok() && ok.outcome.finished, "the correct variant on the same seed: {:?}", ok.violations);
+}
+
+/// Partial exploration of Multi-Paxos (see `check`'s notes).
+#[test]
+#[ignore]
+fn multipaxos_partial_exploration_by_hand() {
+    let c = check::multipaxos_within(false, 1, 500_000);
+    assert!(c.properties.iter().filter(|p| p.name != check::DECIDES).all(|p| p.holds()), "{c:?}");
+}
