@@ -9,6 +9,7 @@
 //! and the fault campaign of `--seeds K` (`campaign`).
 
 pub mod campaign;
+pub mod raft;
 pub mod registry;
 
 use std::ops::RangeInclusive;

@@ -4,7 +4,10 @@ use super::App;
 
 /// The apps, in the order `cohsim app --help` lists them.
 pub fn all() -> Vec<&'static dyn App> {
-    vec![]
+    vec![
+        &super::raft::RAFT,
+        &super::raft::KV,
+    ]
 }
 
 /// The app called `name`.
