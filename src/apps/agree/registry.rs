@@ -4,10 +4,7 @@ use super::App;
 
 /// The apps, in the order `cohsim app --help` lists them.
 pub fn all() -> Vec<&'static dyn App> {
-    vec![
-        &super::raft::RAFT,
-        &super::raft::KV,
-    ]
+    vec![&super::raft::RAFT, &super::raft::KV]
 }
 
 /// The app called `name`.

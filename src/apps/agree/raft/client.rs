@@ -106,12 +106,12 @@ pub fn on_msg<M: Machine>(
             c.guess = src as u32;
             issue(raft, me, c, o);
         }
-        Msg::Redirect { seq, leader: Some(l) } if seq == c.seq && c.current.is_some() => {
-            if c.hops < raft.servers as u32 && l != c.guess {
-                c.hops += 1;
-                c.guess = l;
-                send(raft, c, o);
-            }
+        Msg::Redirect { seq, leader: Some(l) }
+            if seq == c.seq && c.current.is_some() && c.hops < raft.servers as u32 && l != c.guess =>
+        {
+            c.hops += 1;
+            c.guess = l;
+            send(raft, c, o);
         }
         // Late answers to earlier attempts, a redirect naming no one (the
         // retry timer moves on), and server-to-server messages.

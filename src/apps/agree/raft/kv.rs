@@ -19,10 +19,19 @@ pub const KEYS: u64 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum KvCommand {
-    Read { key: u8 },
-    Write { key: u8, value: u8 },
+    Read {
+        key: u8,
+    },
+    Write {
+        key: u8,
+        value: u8,
+    },
     /// Sets `key` to `to` if it holds `from`.
-    Cas { key: u8, from: u8, to: u8 },
+    Cas {
+        key: u8,
+        from: u8,
+        to: u8,
+    },
 }
 
 impl KvCommand {

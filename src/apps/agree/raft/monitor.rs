@@ -233,4 +233,3 @@ pub fn leaders(notes: &[Noted]) -> Vec<(u64, usize, Cycle)> {
     v.sort();
     v
 }
-

@@ -99,17 +99,43 @@ pub struct Entry<C> {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg<C, O> {
-    RequestVote { term: u64, last_index: u64, last_term: u64 },
-    Vote { term: u64, granted: bool },
-    AppendEntries { term: u64, prev_index: u64, prev_term: u64, entries: Vec<Entry<C>>, commit: u64 },
+    RequestVote {
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+    },
+    Vote {
+        term: u64,
+        granted: bool,
+    },
+    AppendEntries {
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry<C>>,
+        commit: u64,
+    },
     /// `index`: on success the follower's match index; on refusal its last
     /// index (where the leader should back up to).
-    Ack { term: u64, success: bool, index: u64 },
+    Ack {
+        term: u64,
+        success: bool,
+        index: u64,
+    },
     /// A client's command number `seq`.
-    Request { seq: u32, command: C },
-    Reply { seq: u32, output: O },
+    Request {
+        seq: u32,
+        command: C,
+    },
+    Reply {
+        seq: u32,
+        output: O,
+    },
     /// Not the leader; the one it believes in, if any.
-    Redirect { seq: u32, leader: Option<u32> },
+    Redirect {
+        seq: u32,
+        leader: Option<u32>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -320,7 +346,14 @@ impl<M: Machine> Raft<M> {
         }
     }
 
-    fn on_server_msg(&self, me: usize, s: &mut Server<M>, src: usize, msg: Msg<M::Command, M::Output>, o: &mut Out2<M>) {
+    fn on_server_msg(
+        &self,
+        me: usize,
+        s: &mut Server<M>,
+        src: usize,
+        msg: Msg<M::Command, M::Output>,
+        o: &mut Out2<M>,
+    ) {
         let term_of = |m: &Msg<M::Command, M::Output>| match *m {
             Msg::RequestVote { term, .. }
             | Msg::Vote { term, .. }

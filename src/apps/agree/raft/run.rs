@@ -140,15 +140,15 @@ fn grade<M: Machine + 'static>(done: &Finished, spec: &Spec, linearizability: bo
     let mut fields = serde_json::Map::new();
     fields.insert("committed".into(), json!(committed));
     fields.insert("servers".into(), json!(servers(spec.cfg.cores)));
-    fields.insert("leaders".into(), json!(leaders.iter().map(|&(t, c, at)| json!({"term": t, "leader": c, "at": at})).collect::<Vec<Value>>()));
+    fields.insert(
+        "leaders".into(),
+        json!(leaders.iter().map(|&(t, c, at)| json!({"term": t, "leader": c, "at": at})).collect::<Vec<Value>>()),
+    );
     fields.insert("latency_per_op".into(), json!(latencies));
     let mut rows = vec![
         ("servers".to_string(), servers(spec.cfg.cores).to_string()),
         ("committed".to_string(), committed.to_string()),
-        (
-            "leaders".to_string(),
-            leaders.iter().map(|(t, c, _)| format!("t{t}:{c}")).collect::<Vec<_>>().join(" "),
-        ),
+        ("leaders".to_string(), leaders.iter().map(|(t, c, _)| format!("t{t}:{c}")).collect::<Vec<_>>().join(" ")),
     ];
     if linearizability {
         let history = linearizable::history(&notes);
@@ -167,12 +167,5 @@ fn grade<M: Machine + 'static>(done: &Finished, spec: &Spec, linearizability: bo
             });
         }
     }
-    Outcome {
-        violations,
-        finished: live_clients_done,
-        ops: latencies.len() as u64,
-        latencies,
-        fields,
-        rows,
-    }
+    Outcome { violations, finished: live_clients_done, ops: latencies.len() as u64, latencies, fields, rows }
 }
