@@ -10,6 +10,7 @@
 
 pub mod campaign;
 pub mod paxos;
+pub mod raft;
 pub mod registry;
 
 use std::ops::RangeInclusive;

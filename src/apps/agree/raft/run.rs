@@ -1,0 +1,171 @@
+//! A Raft run on the cores and its grading, shared by the `raft` and `kv`
+//! apps: the roles of the cores, the timers, the run's setup, and the
+//! outcome read off the notes and final states.
+//!
+//! **Roles.** Servers are cores `0..servers(cores)`: 5 from 8 cores, 3 from
+//! 4, else all but one (2 cores: one server and one client, no fault
+//! tolerance; 3 cores: two servers, which tolerate no crash either). The
+//! other cores are clients and share `spec.ops` operations as evenly as
+//! possible (the first ones take one more).
+//!
+//! **Timers** (cycles; a software message between cores costs some
+//! hundreds): election timeouts drawn in 20,000..40,000, heartbeats every
+//! 5,000, a client retries after 60,000 without an answer and issues its
+//! first operation at 45,000..46,000 (after the first election, usually).
+//! A durable write (`Save`) costs 200 cycles. The run ends when every live
+//! client has done its operations (servers never finish by themselves: they
+//! count as finished, so they do not hold the run), or at its deadline.
+
+use serde_json::{Value, json};
+
+use super::linearizable;
+use super::machine::Machine;
+use super::monitor;
+use super::node::{Raft, RaftState, Timing, Variant};
+use crate::apps::agree::{Outcome, Spec, notes_of};
+use crate::apps::harness::{self, Finished, Setup};
+use crate::engine::SimError;
+use crate::exec::fault::Plan;
+use crate::exec::monitor::Finding;
+use crate::model::network::Cycle;
+
+/// Cycles of a durable write.
+pub const SAVE_CYCLES: Cycle = 200;
+/// Lines per ring slot: an AppendEntries of `MAX_BATCH` entries fits.
+pub const SLOT_LINES: u64 = 2;
+
+/// The servers of a machine of `cores` cores.
+pub fn servers(cores: usize) -> usize {
+    match cores {
+        8.. => 5,
+        4..=7 => 3,
+        _ => cores.saturating_sub(1).max(1),
+    }
+}
+
+/// Each client's share of `ops` operations.
+pub fn shares(cores: usize, ops: u32) -> Vec<u32> {
+    let clients = (cores - servers(cores)) as u32;
+    (0..clients).map(|k| ops / clients + u32::from(k < ops % clients)).collect()
+}
+
+pub fn timing() -> Timing {
+    Timing { election: 20_000..40_000, heartbeat: 5_000, retry: 60_000, start: 45_000..46_000 }
+}
+
+/// Roughly how long a fault-free run takes: the first election, then each
+/// client's operations one after the other at about 4,000 cycles each.
+pub fn horizon(spec: &Spec) -> Cycle {
+    let most = shares(spec.cfg.cores, spec.ops).first().copied().unwrap_or(0);
+    46_000 + 4_000 * Cycle::from(most) + 10_000
+}
+
+/// Liveness is promised when at most a minority of the servers crash for
+/// good (clients crashing do not matter: a crashed client holds nothing).
+pub fn promises_liveness(plan: &Plan, cores: usize) -> bool {
+    let n = servers(cores);
+    let crashed = (0..n).filter(|&c| plan.crash_stop(c).is_some()).count();
+    crashed <= (n - 1) / 2
+}
+
+pub fn variant(name: &str) -> Variant {
+    match name {
+        "broken-double-vote" => Variant::DoubleVote,
+        "broken-stale-read" => Variant::StaleRead,
+        _ => Variant::Correct,
+    }
+}
+
+/// Runs `spec` with machine `M`, clients issuing `command`; with
+/// `linearizability`, the clients' history is checked as the key-value
+/// store's.
+pub fn run<M: Machine + 'static>(
+    spec: &Spec,
+    command: fn(usize, u32) -> M::Command,
+    linearizability: bool,
+) -> Result<(Finished, Outcome), SimError> {
+    let cores = spec.cfg.cores;
+    let raft = Raft::<M> {
+        servers: servers(cores),
+        ops: shares(cores, spec.ops),
+        command,
+        variant: variant(spec.variant),
+        timing: timing(),
+    };
+    let h = horizon(spec);
+    let setup = Setup {
+        slots: 16,
+        slot_lines: SLOT_LINES,
+        stall: 200_000,
+        faults: spec.faults.clone(),
+        jitter: spec.jitter,
+        // Faults end within the horizon; then an election or two and the
+        // operations left must fit.
+        deadline: Some(4 * h + 400_000),
+        save_cycles: SAVE_CYCLES,
+        ..Setup::default()
+    };
+    let done = harness::run(&spec.cfg, raft, &setup)?;
+    let outcome = grade::<M>(&done, spec, linearizability);
+    Ok((done, outcome))
+}
+
+fn grade<M: Machine + 'static>(done: &Finished, spec: &Spec, linearizability: bool) -> Outcome {
+    let net = &done.net;
+    let notes = net.notes.borrow();
+    let end = done.sim.stats.cycles;
+    let finals_box = net.finals.borrow();
+    let finals: Vec<Option<&RaftState<M>>> =
+        finals_box.iter().map(|f| f.as_ref().and_then(|b| b.downcast_ref::<RaftState<M>>())).collect();
+    let mut violations = monitor::check::<M>(&notes, &finals, end);
+
+    // Latency per operation: invoke to return, per client and number.
+    let mut invoked = std::collections::BTreeMap::new();
+    for n in notes_of(&notes, "invoke") {
+        invoked.insert((n.core, n.note.words[0]), n.cycle);
+    }
+    let latencies: Vec<Cycle> = notes_of(&notes, "return")
+        .filter_map(|n| invoked.get(&(n.core, n.note.words[0])).map(|&at| n.cycle - at))
+        .collect();
+
+    let committed = notes_of(&notes, "commit").map(|n| n.note.words[0]).max().unwrap_or(0);
+    let leaders = monitor::leaders(&notes);
+    let live_clients_done = finals.iter().enumerate().skip(servers(spec.cfg.cores)).all(|(c, f)| match f {
+        Some(RaftState::Client(cl)) => cl.finished(),
+        // Crashed for good: holds nothing.
+        None => spec.faults.crash_stop(c).is_some(),
+        _ => false,
+    });
+
+    let mut fields = serde_json::Map::new();
+    fields.insert("committed".into(), json!(committed));
+    fields.insert("servers".into(), json!(servers(spec.cfg.cores)));
+    fields.insert(
+        "leaders".into(),
+        json!(leaders.iter().map(|&(t, c, at)| json!({"term": t, "leader": c, "at": at})).collect::<Vec<Value>>()),
+    );
+    fields.insert("latency_per_op".into(), json!(latencies));
+    let mut rows = vec![
+        ("servers".to_string(), servers(spec.cfg.cores).to_string()),
+        ("committed".to_string(), committed.to_string()),
+        ("leaders".to_string(), leaders.iter().map(|(t, c, _)| format!("t{t}:{c}")).collect::<Vec<_>>().join(" ")),
+    ];
+    if linearizability {
+        let history = linearizable::history(&notes);
+        let verdict = linearizable::check(&history);
+        fields.insert("linearizable".into(), json!(verdict.is_ok()));
+        rows.push(("linearizable".to_string(), verdict.is_ok().to_string()));
+        if let Err(v) = verdict {
+            violations.push(Finding {
+                monitor: "linearizability",
+                cycle: v.op.returned.map_or(end, |r| r.0),
+                cores: vec![v.op.client],
+                what: format!(
+                    "key {}: of {} operations no linearization places more than {}; client {}'s operation {} ({:?}, returned {:?}) cannot be placed",
+                    v.key, v.ops, v.placed, v.op.client, v.op.seq, v.op.command, v.op.returned
+                ),
+            });
+        }
+    }
+    Outcome { violations, finished: live_clients_done, ops: latencies.len() as u64, latencies, fields, rows }
+}
