@@ -81,6 +81,9 @@ pub fn run(name: &str, a: AgreeArgs) -> Result<i32> {
         ops,
         variant,
     };
+    if a.seeds.is_some() && (a.machine.report.is_some() || a.machine.timeline.timeline.is_some()) {
+        bail!("--report/--timeline: one run at a time, not with --seeds");
+    }
     match a.seeds {
         Some(0) => bail!("--seeds: must be at least 1"),
         Some(k) => seeds(app, &spec, k, &a),
@@ -92,6 +95,11 @@ fn one(app: &dyn App, spec: &Spec, a: &AgreeArgs) -> Result<i32> {
     let Some(report) = super::clock::finished(agree::run(app, spec), &format!("app {}", app.name()))? else {
         return Ok(1);
     };
+    if let Some(dir) = &a.machine.report {
+        let title = format!("cohsim app {} ({}): {} cores", app.name(), spec.variant, spec.cfg.cores);
+        let page = crate::view::messages_page(&title, spec.cfg.cores, &report.messages, &report.stats);
+        super::common::write_report(dir, page)?;
+    }
     let text =
         if a.json { serde_json::to_string_pretty(&report.to_json())? + "\n" } else { report.table(a.primitives) };
     emit(&None, &text)?;

@@ -57,6 +57,10 @@ pub fn run(a: BroadcastArgs) -> Result<i32> {
     let Some(report) = super::clock::finished(run.run(), &format!("app broadcast {}", order.name()))? else {
         return Ok(1);
     };
+    if let Some(dir) = &a.machine.report {
+        let title = format!("cohsim app broadcast {}: {} cores", order.name(), a.cores);
+        super::common::write_report(dir, crate::view::messages_page(&title, a.cores, &report.messages, &report.stats))?;
+    }
     let text = if a.json { serde_json::to_string_pretty(&report.to_json())? + "\n" } else { report.table() };
     emit(&None, &text)?;
     for v in report.violations.iter().take(10) {

@@ -119,6 +119,11 @@ pub fn run(a: ClockArgs) -> Result<i32> {
                 run.period = p;
             }
             let Some(report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
+            if let Some(dir) = &a.machine.report {
+                let title = format!("cohsim app clock {}: {} cores", algo.name(), a.cores);
+                let page = crate::view::messages_page(&title, a.cores, &report.messages, &report.stats);
+                super::common::write_report(dir, page)?;
+            }
             let doc = logical_json(&a, algo, &report);
             let table = logical_table(&a, algo, &doc);
             (doc, table, !report.violations.is_empty())
@@ -138,6 +143,10 @@ pub fn run(a: ClockArgs) -> Result<i32> {
             let Some(report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
             if let Some(path) = &a.csv {
                 super::common::write_atomically(path, report.csv().as_bytes())?;
+            }
+            if let Some(dir) = &a.machine.report {
+                let title = format!("cohsim app clock {}: {} cores", algo.name(), a.cores);
+                super::common::write_report(dir, crate::view::clock_page(&title, &report.offsets.samples))?;
             }
             (report.to_json(), report.table(), !report.violations.is_empty())
         }

@@ -107,8 +107,8 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
     let cfg = a.machine.config(cores)?;
     let faults = a.machine.plan(cores, true)?;
     let max_cycles = a.max_cycles.unwrap_or(50_000u64.saturating_mul(a.entries).saturating_add(1_000_000));
-    if a.compare && a.machine.timeline.timeline.is_some() {
-        bail!("--timeline: one run at a time, not with --compare");
+    if a.compare && (a.machine.timeline.timeline.is_some() || a.machine.report.is_some()) {
+        bail!("--timeline/--report: one run at a time, not with --compare");
     }
     let timeline = a.machine.timeline_for("mutex", true)?;
     let mutex_run = |algo| MutexRun {
@@ -134,6 +134,10 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
     };
     if let Some(t) = report.timeline.as_mut() {
         a.machine.timeline.write(t, None)?;
+    }
+    if let Some(dir) = &a.machine.report {
+        let title = format!("cohsim app mutex {algo}: {cores} cores, {} entries", a.entries);
+        super::common::write_report(dir, crate::view::messages_page(&title, cores, &report.messages, &report.stats))?;
     }
     let doc = report_json(&a, algo, &report);
     let text = if a.json { serde_json::to_string_pretty(&doc)? + "\n" } else { table(&a, algo, &doc) };

@@ -53,21 +53,26 @@ pub fn bars(
         root.fill(&WHITE).map_err(err)?;
         let top = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0f64, f64::max).max(1.0) * 1.1;
         let n = categories.len().max(1);
+        // Category i is centred on x = i, so the integer ticks carry the names.
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..n as f64, 0.0..top)
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top)
             .map_err(err)?;
         let cats = categories.to_vec();
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n.min(40))
+            .x_labels(n + 1)
             .x_label_formatter(&|x| {
-                let i = x.floor() as usize;
-                if (x - i as f64 - 0.5).abs() < 0.26 { cats.get(i).cloned().unwrap_or_default() } else { String::new() }
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    cats.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .y_desc(y_label)
             .draw()
@@ -76,7 +81,7 @@ pub fn bars(
         for (s, (name, values)) in series.iter().enumerate() {
             let c = colour(s);
             let rects = values.iter().enumerate().map(move |(i, &v)| {
-                let x0 = i as f64 + 0.1 + s as f64 * width;
+                let x0 = i as f64 - 0.4 + s as f64 * width;
                 Rectangle::new([(x0, 0.0), (x0 + width * 0.95, v)], c.filled())
             });
             chart
