@@ -49,11 +49,11 @@ impl Page {
     }
 
     pub fn heading(&mut self, text: &str) {
-        let _ = write!(self.body, "<h2>{}</h2>\n", escape(text));
+        let _ = writeln!(self.body, "<h2>{}</h2>", escape(text));
     }
 
     pub fn note(&mut self, text: &str) {
-        let _ = write!(self.body, "<p class=\"note\">{}</p>\n", escape(text));
+        let _ = writeln!(self.body, "<p class=\"note\">{}</p>", escape(text));
     }
 
     /// A plot (an SVG from `plots`), marked for the render check.
