@@ -61,7 +61,7 @@ impl Page {
         let svg = svg?;
         self.plots += 1;
         let tagged = svg.replacen("<svg ", &format!("<svg class=\"plot\" id=\"plot{}\" ", self.plots), 1);
-        let _ = write!(self.body, "<figure>{tagged}</figure>\n");
+        let _ = writeln!(self.body, "<figure>{tagged}</figure>");
         Ok(())
     }
 
@@ -105,7 +105,8 @@ impl Page {
 
 /// Per core, its misses by class: one series per class.
 fn miss_series(stats: &Stats) -> Vec<(String, Vec<f64>)> {
-    let get: [(&str, fn(&crate::engine::counters::MissClasses) -> u64); 5] = [
+    type Class = fn(&crate::engine::counters::MissClasses) -> u64;
+    let get: [(&str, Class); 5] = [
         ("compulsory", |m| m.compulsory),
         ("capacity", |m| m.capacity),
         ("conflict", |m| m.conflict),
