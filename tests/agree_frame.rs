@@ -118,6 +118,7 @@ impl App for PingApp {
 
 fn spec(ops: u32, faults: Vec<Fault>) -> Spec {
     Spec {
+        timeline: None,
         cfg: SystemConfig { cores: 3, seed: 7, ..SystemConfig::default() },
         faults: Plan { faults },
         jitter: None,

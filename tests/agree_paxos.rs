@@ -12,6 +12,7 @@ const BROKEN: &str = "broken-lower-ballot";
 
 fn spec(cores: usize, ops: u32, seed: u64, variant: &'static str, faults: &[&str]) -> Spec {
     Spec {
+        timeline: None,
         cfg: SystemConfig { cores, seed, ..SystemConfig::default() },
         faults: Plan { faults: faults.iter().map(|f| Fault::parse(f, cores).unwrap()).collect() },
         jitter: None,

@@ -7,6 +7,7 @@ use cohsim::exec::fault::{Fault, Plan};
 
 fn spec(cores: usize, seed: u64, ops: u32, variant: &'static str, faults: &[&str]) -> Spec {
     Spec {
+        timeline: None,
         cfg: SystemConfig { cores, seed, ..SystemConfig::default() },
         faults: Plan { faults: faults.iter().map(|f| Fault::parse(f, cores).unwrap()).collect() },
         jitter: None,

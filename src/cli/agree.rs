@@ -80,6 +80,7 @@ pub fn run(name: &str, a: AgreeArgs) -> Result<i32> {
         jitter: a.machine.network_jitter(),
         ops,
         variant,
+        timeline: a.machine.timeline_for(name, true)?,
     };
     if a.seeds.is_some() && (a.machine.report.is_some() || a.machine.timeline.timeline.is_some()) {
         bail!("--report/--timeline: one run at a time, not with --seeds");
@@ -92,9 +93,12 @@ pub fn run(name: &str, a: AgreeArgs) -> Result<i32> {
 }
 
 fn one(app: &dyn App, spec: &Spec, a: &AgreeArgs) -> Result<i32> {
-    let Some(report) = super::clock::finished(agree::run(app, spec), &format!("app {}", app.name()))? else {
+    let Some(mut report) = super::clock::finished(agree::run(app, spec), &format!("app {}", app.name()))? else {
         return Ok(1);
     };
+    if let Some(t) = report.timeline.as_mut() {
+        a.machine.timeline.write(t, None)?;
+    }
     if let Some(dir) = &a.machine.report {
         let title = format!("cohsim app {} ({}): {} cores", app.name(), spec.variant, spec.cfg.cores);
         let page = crate::view::messages_page(&title, spec.cfg.cores, &report.messages, &report.stats);

@@ -42,6 +42,8 @@ pub struct Spec {
     pub ops: u32,
     /// The variant: one of `App::variants`, the first being the correct one.
     pub variant: &'static str,
+    /// Record a timeline of the run (the app passes it to `Setup::timeline`).
+    pub timeline: Option<crate::stats::timeline::TimelineSpec>,
 }
 
 /// What an app reads off a finished run.
@@ -131,11 +133,14 @@ pub struct Report {
     /// The run ended at its deadline with work left.
     pub at_deadline: Option<Cycle>,
     pub events_hash: u64,
+    /// The run's timeline, when one was asked for.
+    pub timeline: Option<crate::stats::timeline::Timeline>,
 }
 
 /// Runs `spec` with `app` and gathers the report.
 pub fn run(app: &dyn App, spec: &Spec) -> Result<Report, SimError> {
-    let (done, mut outcome) = app.run(spec)?;
+    let (mut done, mut outcome) = app.run(spec)?;
+    let timeline = done.timeline.take();
     let net = &done.net;
     let messages = net.log.borrow().clone();
     let notes = net.notes.borrow().clone();
@@ -181,6 +186,7 @@ pub fn run(app: &dyn App, spec: &Spec) -> Result<Report, SimError> {
         at_deadline: net.at_deadline.get(),
         outcome,
         events_hash,
+        timeline,
     })
 }
 

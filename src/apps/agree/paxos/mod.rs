@@ -100,6 +100,7 @@ pub fn promises_liveness(plan: &Plan, cores: usize) -> bool {
 
 fn setup(spec: &Spec, horizon: Cycle, slot_lines: u64, quiet: Cycle) -> Setup {
     Setup {
+        timeline: spec.timeline,
         slot_lines,
         faults: spec.faults.clone(),
         jitter: spec.jitter,

@@ -94,6 +94,7 @@ pub fn run<M: Machine + 'static>(
     };
     let h = horizon(spec);
     let setup = Setup {
+        timeline: spec.timeline,
         slots: 16,
         slot_lines: SLOT_LINES,
         stall: 200_000,
