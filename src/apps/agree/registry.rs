@@ -4,7 +4,7 @@ use super::App;
 
 /// The apps, in the order `cohsim app --help` lists them.
 pub fn all() -> Vec<&'static dyn App> {
-    vec![]
+    vec![&super::detect::HEARTBEAT, &super::detect::PHI, &super::gossip::GOSSIP, &super::gossip::CRDT]
 }
 
 /// The app called `name`.
