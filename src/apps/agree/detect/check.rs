@@ -72,7 +72,7 @@ pub fn model(actor: Detector) -> ActorModel<Detector, u32> {
 /// The detector of the check: one level, a period and timeout that only the
 /// timed world reads.
 pub fn actor(phi: bool, broken: Broken) -> Detector {
-    let rule = if phi { Rule::Phi { thresholds: vec![3.0], min_sigma: 250 } } else { Rule::Timeouts(vec![3000]) };
+    let rule = if phi { Rule::phi(vec![3.0], 250) } else { Rule::Timeouts(vec![3000]) };
     Detector { processes: PROCESSES, period: 1000, rule, end: u64::MAX, broken }
 }
 

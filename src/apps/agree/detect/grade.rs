@@ -13,10 +13,16 @@
 //! `suspect` note for it; 0 when it was already suspected before the crash).
 //!
 //! **Completeness** (the run-level monitor): every live monitor suspects,
-//! at the end, every process that crashed for good, at every level, unless
-//! the monitor had less than `grace` cycles to see it since the crash or
-//! since it was itself last back from a pause or a restart (then it is not
-//! graded: the run ended too soon to tell).
+//! at the end, every process that crashed for good, at every level, once
+//! the watch's own deadline has passed: the last fresh beat's arrival (or,
+//! never heard from, the monitor's start) plus the level's timeout for the
+//! window it holds, no earlier than the monitor's last return from a pause
+//! or a restart, plus a period of slack. (Runs use perfect clocks, so a
+//! reading is a cycle.) For phi the deadline is the detector's own: a
+//! window that absorbed a long gap (a pause, a partition, beats taken in a
+//! burst after a pause) stretches μ and σ, and φ = 8 may then take tens of
+//! periods; a pair whose deadline lies past the run's end is not graded
+//! and is counted (`completeness_ungraded`), never passed silently.
 
 use std::collections::BTreeMap;
 
@@ -68,6 +74,8 @@ pub struct Level {
     pub detections: Vec<Cycle>,
     pub false_suspicions: u64,
     pub during_pauses: u64,
+    /// Crashed-and-unsuspected pairs whose watch deadline lies past the end.
+    pub ungraded: u64,
 }
 
 impl Level {
@@ -85,15 +93,13 @@ impl Level {
 }
 
 /// Grades one run: the levels' figures and the completeness findings.
-/// `finals[c]` is core `c`'s state at the end (`None`: crashed for good);
-/// `grace[l]` the cycles level `l` is given to detect a crash.
+/// `finals[c]` is core `c`'s state at the end (`None`: crashed for good).
 pub fn grade(
     actor: &Detector,
     plan: &Plan,
     notes: &[Noted],
     finals: &[Option<DetState>],
     end: Cycle,
-    grace: &[Cycle],
 ) -> (Vec<Level>, Vec<Finding>) {
     let n = finals.len();
     let levels = actor.rule.levels();
@@ -122,8 +128,12 @@ pub fn grade(
                     level.detections.push(at.saturating_sub(tc));
                     continue;
                 }
-                let since = tc.max(back(plan, p, end));
-                if end.saturating_sub(since) >= grace[l] {
+                let w = &state.watches[q];
+                let resumed = back(plan, p, end);
+                let deadline = (w.last.unwrap_or(resumed) + actor.timeout(l, &w.window)).max(resumed) + actor.period;
+                if deadline > end {
+                    level.ungraded += 1;
+                } else {
                     findings.push(Finding {
                         monitor: "completeness",
                         cycle: end,
@@ -145,11 +155,13 @@ pub fn fields(levels: &[Level]) -> (Map<String, Value>, Vec<(String, String)>) {
     let mut detection = Map::new();
     let mut mistakes = Map::new();
     let mut paused = Map::new();
+    let mut ungraded = Map::new();
     let mut rows = Vec::new();
     for l in levels {
         detection.insert(l.name.clone(), json!({"mean": l.mean(), "max": l.max(), "count": l.detections.len()}));
         mistakes.insert(l.name.clone(), json!(l.false_suspicions));
         paused.insert(l.name.clone(), json!(l.during_pauses));
+        ungraded.insert(l.name.clone(), json!(l.ungraded));
         rows.push((
             l.name.clone(),
             format!(
@@ -167,5 +179,6 @@ pub fn fields(levels: &[Level]) -> (Map<String, Value>, Vec<(String, String)>) {
     f.insert("detection_cycles".into(), Value::Object(detection));
     f.insert("false_suspicions".into(), Value::Object(mistakes));
     f.insert("false_suspicions_during_pauses".into(), Value::Object(paused));
+    f.insert("completeness_ungraded".into(), Value::Object(ungraded));
     (f, rows)
 }

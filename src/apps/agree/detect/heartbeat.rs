@@ -54,11 +54,17 @@ use crate::model::Primitive;
 pub enum Rule {
     /// A fixed timeout per level, in cycles.
     Timeouts(Vec<u64>),
-    /// A phi threshold per level; σ at least `min_sigma` cycles.
-    Phi { thresholds: Vec<f64>, min_sigma: u64 },
+    /// A phi threshold per level, with its `z(θ)` (`Rule::phi` computes
+    /// it once); σ at least `min_sigma` cycles.
+    Phi { thresholds: Vec<f64>, z: Vec<f64>, min_sigma: u64 },
 }
 
 impl Rule {
+    pub fn phi(thresholds: Vec<f64>, min_sigma: u64) -> Rule {
+        let z = thresholds.iter().map(|&t| phi::z_of(t)).collect();
+        Rule::Phi { thresholds, z, min_sigma }
+    }
+
     pub fn levels(&self) -> usize {
         match self {
             Rule::Timeouts(t) => t.len(),
@@ -145,7 +151,7 @@ impl Detector {
     pub fn timeout(&self, level: usize, window: &VecDeque<u64>) -> u64 {
         match &self.rule {
             Rule::Timeouts(t) => t[level],
-            Rule::Phi { thresholds, min_sigma } => phi::crossing(window, self.period, *min_sigma, thresholds[level]),
+            Rule::Phi { z, min_sigma, .. } => phi::crossing(window, self.period, *min_sigma, z[level]),
         }
     }
 

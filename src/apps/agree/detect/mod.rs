@@ -40,36 +40,26 @@ pub fn period(cores: usize) -> Cycle {
     1000 + 250 * cores as Cycle
 }
 
-/// The cycles a level is given to detect a crash-stop (the completeness
-/// monitor's grace): the timeout plus a period (the last beat may have gone
-/// just before the crash... and its arrival), plus a period of slack; for phi,
-/// eight periods (θ = 8 with a regular window is about 2.4 periods; a window
-/// holding delayed beats can stretch the mean).
-fn grace(rule: &Rule, p: Cycle) -> Vec<Cycle> {
+/// The periods run after the fault window: enough for the slowest level
+/// to notice the latest crash on a regular window: the longest timeout
+/// (6 periods) and two more; for phi, θ = 8 at σ = P/4 is about 2.4
+/// periods, and 8 are given (a window with delayed beats stretches μ).
+fn settle(rule: &Rule) -> u64 {
     match rule {
-        Rule::Timeouts(t) => t.iter().map(|&t| t + 2 * p).collect(),
-        Rule::Phi { thresholds, .. } => thresholds.iter().map(|_| 8 * p).collect(),
+        Rule::Timeouts(_) => 6 + 2,
+        Rule::Phi { .. } => 8,
     }
-}
-
-/// The periods run after the fault window: the longest grace and two more.
-fn settle(rule: &Rule, p: Cycle) -> u64 {
-    grace(rule, p).into_iter().max().unwrap_or(0).div_ceil(p) + 2
 }
 
 fn rule(phi: bool, p: Cycle) -> Rule {
-    if phi {
-        Rule::Phi { thresholds: vec![1.0, 3.0, 8.0], min_sigma: p / 4 }
-    } else {
-        Rule::Timeouts(vec![3 * p / 2, 3 * p, 6 * p])
-    }
+    if phi { Rule::phi(vec![1.0, 3.0, 8.0], p / 4) } else { Rule::Timeouts(vec![3 * p / 2, 3 * p, 6 * p]) }
 }
 
 /// The detector `spec` runs.
 pub fn detector(spec: &Spec, phi: bool, broken: Broken) -> Detector {
     let p = period(spec.cfg.cores);
     let rule = rule(phi, p);
-    let end = (u64::from(spec.ops) + settle(&rule, p)) * p;
+    let end = (u64::from(spec.ops) + settle(&rule)) * p;
     Detector { processes: spec.cfg.cores, period: p, rule, end, broken }
 }
 
@@ -97,7 +87,7 @@ pub fn run_detector(spec: &Spec, actor: Detector) -> Result<(Finished, Outcome),
         .iter()
         .map(|f| f.as_ref().and_then(|b| b.downcast_ref::<DetState>()).cloned())
         .collect();
-    let (levels, violations) = grade::grade(&actor, &spec.faults, &notes, &finals, end, &grace(&actor.rule, p));
+    let (levels, violations) = grade::grade(&actor, &spec.faults, &notes, &finals, end);
     let beats = done.net.log.borrow().iter().filter(|m| m.kind == "beat").count() as u64;
     let finished = (0..cores)
         .all(|c| spec.faults.crash_stop(c).is_some() || finals[c].as_ref().is_some_and(|s| s.now >= actor.end));

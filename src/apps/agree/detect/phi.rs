@@ -90,10 +90,11 @@ pub fn estimate(window: &VecDeque<u64>, period: u64, min_sigma: u64) -> (f64, f6
     (mean, var.sqrt().max(min_sigma as f64))
 }
 
-/// Cycles of silence after the last arrival at which φ reaches θ.
-pub fn crossing(window: &VecDeque<u64>, period: u64, min_sigma: u64, theta: f64) -> u64 {
+/// Cycles of silence after the last arrival at which φ reaches the
+/// threshold whose `z` is given (`z_of(θ)`).
+pub fn crossing(window: &VecDeque<u64>, period: u64, min_sigma: u64, z: f64) -> u64 {
     let (mean, sigma) = estimate(window, period, min_sigma);
-    (mean + sigma * z_of(theta)).max(1.0).ceil() as u64
+    (mean + sigma * z).max(1.0).ceil() as u64
 }
 
 /// φ after `silence` cycles since the last arrival.
@@ -136,7 +137,7 @@ mod tests {
         let w: VecDeque<u64> = [1000, 1100, 900, 1000].into_iter().collect();
         // μ = 1000, σ = sqrt((0 + 100² + 100² + 0) / 4) = 70.7 → 250 (the floor).
         assert_eq!(estimate(&w, 1000, 250), (1000.0, 250.0));
-        let at = crossing(&w, 1000, 250, 3.0);
+        let at = crossing(&w, 1000, 250, z_of(3.0));
         // 1000 + 250 × 3.09 ≈ 1773.
         assert!((1760..=1785).contains(&at), "{at}");
         assert!(phi(&w, 1000, 250, at) >= 3.0 - 1e-6);
