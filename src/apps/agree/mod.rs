@@ -9,6 +9,8 @@
 //! and the fault campaign of `--seeds K` (`campaign`).
 
 pub mod campaign;
+pub mod detect;
+pub mod gossip;
 pub mod paxos;
 pub mod raft;
 pub mod registry;

@@ -4,7 +4,16 @@ use super::App;
 
 /// The apps, in the order `cohsim app --help` lists them.
 pub fn all() -> Vec<&'static dyn App> {
-    vec![&super::paxos::PAXOS, &super::paxos::MULTIPAXOS, &super::raft::RAFT, &super::raft::KV]
+    vec![
+        &super::paxos::PAXOS,
+        &super::paxos::MULTIPAXOS,
+        &super::raft::RAFT,
+        &super::raft::KV,
+        &super::detect::HEARTBEAT,
+        &super::detect::PHI,
+        &super::gossip::GOSSIP,
+        &super::gossip::CRDT,
+    ]
 }
 
 /// The app called `name`.
