@@ -327,13 +327,15 @@ impl Report {
         }
         t += &format!("  cycles             {}\n", self.stats.cycles);
         t += &format!("  finished           {}\n", self.outcome.finished);
-        t += &format!("  operations         {} of {}\n", self.outcome.ops, self.ops_asked);
-        t += &format!(
-            "  latency (cycles)   p50 {}  p90 {}  p99 {}\n",
-            quantile(lat, 0.5),
-            quantile(lat, 0.9),
-            quantile(lat, 0.99)
-        );
+        t += &format!("  operations         {} (--ops {})\n", self.outcome.ops, self.ops_asked);
+        if !lat.is_empty() {
+            t += &format!(
+                "  latency (cycles)   p50 {}  p90 {}  p99 {}\n",
+                quantile(lat, 0.5),
+                quantile(lat, 0.9),
+                quantile(lat, 0.99)
+            );
+        }
         t += &format!("  software messages  {} ({:.2} per operation)\n", self.messages.len(), self.messages_per_op());
         t += &format!("  coherence messages {}\n", self.stats.msg_count.iter().sum::<u64>());
         for (k, v) in &self.outcome.rows {
