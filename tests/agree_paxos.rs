@@ -148,10 +148,71 @@ fn broken_lower_ballot_caught_by_the_paxos_monitors() {
     assert!(ok.ok() && ok.outcome.finished, "the correct variant on the same seed: {:?}", ok.violations);
 }
 
-/// Partial exploration of Multi-Paxos (see `check`'s notes).
+/// Regression pin: the state counts come from the checker (3 processes,
+/// clients 1 and 2 with one command each, two phase-1 runs in all, 5
+/// messages in flight, `Retry` and `Resend` never expiring; see `check`'s
+/// notes). The broken variant's space is explored to the end too (its
+/// validity never fails), so its count is pinned as well.
 #[test]
-#[ignore]
-fn multipaxos_partial_exploration_by_hand() {
-    let c = check::multipaxos_within(false, 1, 500_000);
-    assert!(c.properties.iter().filter(|p| p.name != check::DECIDES).all(|p| p.holds()), "{c:?}");
+fn multipaxos_model_checks_and_pins_its_states() {
+    let c = MULTIPAXOS.check("correct").unwrap();
+    assert!(c.ok(), "{c:?}");
+    assert_eq!((c.states, c.depth), (140_648, 31), "regression pin");
+    assert_eq!(c.properties.len(), 4);
+    let b = MULTIPAXOS.check(BROKEN).unwrap();
+    assert_eq!((b.states, b.depth), (289_124, 36), "regression pin");
+}
+
+/// Stateright's counterexample for Multi-Paxos: process 1 suspects the
+/// leader and sends Prepare (1,1); process 2 promises it, then takes leader
+/// 0's Accept (1,0) for slot 0 (client 1's command) anyway, which with 0's
+/// own acceptance is a majority: 0 decides client 1's command. Process 1,
+/// elected by 2's promise (which reported nothing), puts client 2's command
+/// in slot 0, 0 (now promised to 1) accepts it: 1 decides another command in
+/// the same slot.
+#[test]
+fn broken_lower_ballot_caught_by_stateright_in_multipaxos() {
+    let c = MULTIPAXOS.check(BROKEN).unwrap();
+    for name in [check::AGREEMENT, check::PREFIX] {
+        let p = c.properties.iter().find(|p| p.name == name).unwrap();
+        assert!(!p.holds(), "{name}: {c:?}");
+    }
+    let agreement = c.properties.iter().find(|p| p.name == check::AGREEMENT).unwrap();
+    let path = agreement.discovery.as_ref().unwrap();
+    assert!(path.iter().any(|a| a.contains("Accept { ballot: Ballot { round: 1, id: 0 }")), "{path:?}");
+    assert!(c.properties.iter().find(|p| p.name == check::VALIDITY).unwrap().holds());
+}
+
+/// Seed 1, 3 cores, 40 commands. At cycle 4,300 leader 0 has taken client
+/// 2's second command (slot 2) and client 1's second (slot 3) and sends
+/// their Accepts into a partition that isolates it until 71,300: both are
+/// lost. The clients' retries to 0 are lost too; process 1 suspects 0 and
+/// wins round 2 (59,648), then 2, hearing nothing from a leader with nothing
+/// to propose, wins round 3 (65,458) and fills slot 2 with client 2's
+/// command and slot 3 with client 2's next (decided by 69,864). From 71,300
+/// 0 and 1 hear each other again, but 2's messages to 0 stay cut until
+/// 144,300, so 0 never hears of ballot (3,2) from its holder and still leads
+/// with (1,0). Its `Resend` tick (88,996, the slots open for more than a
+/// tick) sends Accept (1,0) for slots 2 and 3 to 1 and 2. The correct
+/// acceptor 1, promised to (3,2), answers Reject and 0 steps down; the
+/// broken one accepts, and with 0's own acceptance that is a majority: 0
+/// decides client 1's command in slot 3, where 1 and 2 decided client 2's
+/// (agreement, 90,760, and prefix consistency of the final logs). 40
+/// commands keep the clients busy past the resend (the run ends at about
+/// 115,000 cycles); with fewer it ends first.
+#[test]
+fn broken_lower_ballot_caught_by_the_multipaxos_monitors() {
+    let plan = ["partition:0>1,2@4300+67000", "partition:1>0@4300+67000", "partition:2>0@4300+140000"];
+    let r = agree::run(&MULTIPAXOS, &spec(3, 40, 1, BROKEN, &plan)).unwrap();
+    assert!(
+        r.violations.iter().any(|v| v.monitor == "agreement" && v.what.starts_with("slot 3") && v.cores.contains(&0)),
+        "{:?}",
+        r.violations
+    );
+    assert!(r.violations.iter().any(|v| v.monitor == "prefix consistency"), "{:?}", r.violations);
+    let ok = agree::run(&MULTIPAXOS, &spec(3, 40, 1, "correct", &plan)).unwrap();
+    assert!(ok.ok() && ok.outcome.finished, "the correct variant under the same plan: {:?}", ok.violations);
+    assert_eq!(ok.outcome.ops, 40);
+    // 0 was deposed by a Reject, not by the new leader's messages.
+    assert!(ok.messages.iter().any(|m| m.kind == "reject" && m.from == 1 && m.to == 0 && m.copies == 1));
 }

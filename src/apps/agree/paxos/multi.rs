@@ -55,11 +55,11 @@
 //!
 //! **The broken variant** `broken-lower-ballot`: an acceptor accepts an
 //! `Accept` below its promise, so a deposed leader that never heard of its
-//! successor can still complete a slot the successor filled otherwise. Not yet
-//! caught: a stable leader rarely has a rival, stateright's space is too large
-//! here (`check`), and the fault plans tried (partitioning the leader after
-//! losing its `Accept`s) end the run before the deposed leader resends, since
-//! the clients finish first.
+//! successor can still complete a slot the successor filled otherwise. Caught
+//! by stateright (`check`) and by the run monitors under an explicit plan
+//! that isolates the leader while its `Accept`s are out, then hides the new
+//! leader from it so its resend meets a promise it never heard of
+//! (`tests/agree_paxos.rs`).
 
 use std::borrow::Cow;
 use std::ops::Range;
