@@ -1,5 +1,6 @@
 //! Raft and a key-value store on it: apps `raft` and `kv` of the agreement
-//! family. The algorithm is in `node` (servers) and `client`; the replicated
+//! family. The algorithm is in `node` (servers: `election`, `replication`,
+//! `requests`) and `client`; the replicated
 //! state machine is pluggable (`machine::Machine`): `raft` replicates a
 //! trivial log of numbers (`machine::Appender`), `kv` a store of three keys
 //! with read, write and compare-and-set (`kv::Kv`), and a lock service can
@@ -26,11 +27,14 @@
 
 pub mod check;
 pub mod client;
+mod election;
 pub mod kv;
 pub mod linearizable;
 pub mod machine;
 pub mod monitor;
 pub mod node;
+mod replication;
+mod requests;
 pub mod run;
 
 use std::ops::RangeInclusive;
