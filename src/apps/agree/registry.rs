@@ -4,7 +4,13 @@ use super::App;
 
 /// The apps, in the order `cohsim app --help` lists them.
 pub fn all() -> Vec<&'static dyn App> {
-    vec![&super::paxos::PAXOS, &super::paxos::MULTIPAXOS, &super::raft::RAFT, &super::raft::KV]
+    vec![
+        &super::paxos::PAXOS,
+        &super::paxos::MULTIPAXOS,
+        &super::raft::RAFT,
+        &super::raft::KV,
+        &super::raft::LOCKSERVICE,
+    ]
 }
 
 /// The app called `name`.

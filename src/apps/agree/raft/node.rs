@@ -254,7 +254,7 @@ impl<M: Machine> Raft<M> {
     /// A server's message: a higher term first makes it a follower of that
     /// term, then election (`election`), replication (`replication`) or a
     /// client's request (`requests`) takes it.
-    fn on_server_msg(
+    pub fn on_server_msg(
         &self,
         me: usize,
         s: &mut Server<M>,
@@ -291,6 +291,26 @@ impl<M: Machine> Raft<M> {
         }
     }
 
+    /// A server (re)starts: a follower with its saved term, vote and log.
+    pub fn start_server(&self, storage: &Option<Stored<M::Command>>, o: &mut Out2<M>) -> Server<M> {
+        let (term, voted_for, log) = match storage {
+            Some(Stored::Server { term, voted_for, log }) => (*term, *voted_for, log.clone()),
+            _ => (0, None, Vec::new()),
+        };
+        o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
+        Server {
+            term,
+            voted_for,
+            votes_granted: voted_for.is_some() as u8,
+            log,
+            role: Role::Follower,
+            leader: None,
+            commit: 0,
+            applied: 0,
+            machine: Sessions::default(),
+        }
+    }
+
     /// A server's timer: the election timeout, or the leader's heartbeat.
     pub fn on_server_timeout(&self, me: usize, s: &mut Server<M>, timer: &Timer, o: &mut Out2<M>) {
         match timer {
@@ -313,22 +333,7 @@ impl<M: Machine> Actor for Raft<M> {
         if me >= self.servers {
             return RaftState::Client(client::start(self, me, storage, o));
         }
-        let (term, voted_for, log) = match storage {
-            Some(Stored::Server { term, voted_for, log }) => (*term, *voted_for, log.clone()),
-            _ => (0, None, Vec::new()),
-        };
-        o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
-        RaftState::Server(Server {
-            term,
-            voted_for,
-            votes_granted: voted_for.is_some() as u8,
-            log,
-            role: Role::Follower,
-            leader: None,
-            commit: 0,
-            applied: 0,
-            machine: Sessions::default(),
-        })
+        RaftState::Server(self.start_server(storage, o))
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<RaftState<M>>, src: Id, msg: Self::Msg, o: &mut Out<Self>) {
