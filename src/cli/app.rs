@@ -61,6 +61,8 @@ pub enum App {
     Gossip(super::agree::AgreeArgs),
     /// G-counter and PN-counter CRDTs over gossip, convergence checked once faults stop.
     Crdt(super::agree::AgreeArgs),
+    /// A lock service on Raft: leases decided through the log, fencing tokens checked by storage.
+    Lockservice(super::agree::AgreeArgs),
 }
 
 /// The machine and its faults, as every `app` command takes them.
@@ -181,6 +183,7 @@ pub fn run(a: AppArgs) -> Result<i32> {
         App::Phi(x) => super::agree::run("phi", x),
         App::Gossip(x) => super::agree::run("gossip", x),
         App::Crdt(x) => super::agree::run("crdt", x),
+        App::Lockservice(x) => super::agree::run("lockservice", x),
     }
 }
 

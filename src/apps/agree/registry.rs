@@ -13,6 +13,7 @@ pub fn all() -> Vec<&'static dyn App> {
         &super::detect::PHI,
         &super::gossip::GOSSIP,
         &super::gossip::CRDT,
+        &super::raft::LOCKSERVICE,
     ]
 }
 

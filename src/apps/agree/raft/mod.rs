@@ -1,9 +1,11 @@
 //! Raft and a key-value store on it: apps `raft` and `kv` of the agreement
-//! family. The algorithm is in `node` (servers) and `client`; the replicated
+//! family. The algorithm is in `node` (servers: `election`, `replication`,
+//! `requests`) and `client`; the replicated
 //! state machine is pluggable (`machine::Machine`): `raft` replicates a
 //! trivial log of numbers (`machine::Appender`), `kv` a store of three keys
-//! with read, write and compare-and-set (`kv::Kv`), and a lock service can
-//! sit on the same `Raft<M>` with a machine of its own.
+//! with read, write and compare-and-set (`kv::Kv`), and `lockservice` a
+//! lock with sessions, leases and fencing tokens (`lock::Lock`, its own
+//! clients and a storage server around the same `Raft<M>`; see `lock`).
 //!
 //! - **Workload** (`--ops`): client operations in total, shared by the
 //!   client cores (`run::servers` says which cores serve and which ask).
@@ -26,12 +28,21 @@
 
 pub mod check;
 pub mod client;
+mod election;
 pub mod kv;
 pub mod linearizable;
+pub mod lock;
+pub mod lockcheck;
+pub mod lockclient;
+pub mod lockrun;
+pub mod lockservice;
 pub mod machine;
 pub mod monitor;
 pub mod node;
+mod replication;
+mod requests;
 pub mod run;
+pub mod storage;
 
 use std::ops::RangeInclusive;
 
@@ -48,6 +59,9 @@ pub struct KvApp;
 
 pub static RAFT: RaftApp = RaftApp;
 pub static KV: KvApp = KvApp;
+/// `cohsim app lockservice`: a lock service on Raft with leases and fencing.
+pub struct LockServiceApp;
+pub static LOCKSERVICE: LockServiceApp = LockServiceApp;
 
 /// The `raft` app's clients append number `1000 · client + seq`.
 fn append_command(client: usize, seq: u32) -> u64 {
@@ -111,5 +125,35 @@ impl App for KvApp {
     }
     fn check(&self, variant: &'static str) -> Option<CheckSummary> {
         Some(check::check_kv(variant))
+    }
+}
+
+impl App for LockServiceApp {
+    fn name(&self) -> &'static str {
+        "lockservice"
+    }
+    fn about(&self) -> &'static str {
+        "a lock service on Raft: sessions kept by leases expired through the log, fencing tokens checked by storage"
+    }
+    fn variants(&self) -> &'static [&'static str] {
+        &["correct", "broken-no-fencing"]
+    }
+    fn cores(&self) -> RangeInclusive<usize> {
+        3..=64
+    }
+    fn default_ops(&self) -> u32 {
+        10
+    }
+    fn horizon(&self, spec: &Spec) -> Cycle {
+        lockrun::horizon(spec)
+    }
+    fn promises_liveness(&self, plan: &Plan, cores: usize) -> bool {
+        lockrun::promises_liveness(plan, cores)
+    }
+    fn run(&self, spec: &Spec) -> Result<(Finished, Outcome), SimError> {
+        lockrun::run(spec)
+    }
+    fn check(&self, variant: &'static str) -> Option<CheckSummary> {
+        Some(lockcheck::check(variant))
     }
 }

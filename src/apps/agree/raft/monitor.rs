@@ -69,7 +69,8 @@ pub fn notes<M: Machine>(before: Option<&RaftState<M>>, after: &RaftState<M>, no
     }
 }
 
-fn server_notes<M: Machine>(b: Option<&Server<M>>, s: &Server<M>, notes: &mut Vec<Note>) {
+/// A server's notes (also used by machines whose actor wraps `Raft`).
+pub fn server_notes<M: Machine>(b: Option<&Server<M>>, s: &Server<M>, notes: &mut Vec<Note>) {
     let was_leader = b.is_some_and(|b| b.is_leader() && b.term == s.term);
     if s.is_leader() && !was_leader {
         let mut w = vec![s.term];

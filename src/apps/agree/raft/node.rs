@@ -79,7 +79,7 @@ use stateright::actor::{Actor, Id, Out};
 
 use super::client::{self, Client};
 use super::machine::{Machine, Sessions};
-use crate::apps::agree::majority;
+use super::replication::Append;
 use crate::exec::actor::{OnCore, cycles};
 use crate::model::Primitive;
 
@@ -241,112 +241,20 @@ impl<M: Machine> Server<M> {
         matches!(self.role, Role::Leader { .. })
     }
 
-    fn stored(&self) -> Stored<M::Command> {
+    pub(super) fn stored(&self) -> Stored<M::Command> {
         Stored::Server { term: self.term, voted_for: self.voted_for, log: self.log.clone() }
     }
 }
 
 impl<M: Machine> Raft<M> {
-    fn others(&self, me: usize) -> impl Iterator<Item = usize> + use<M> {
+    pub(super) fn others(&self, me: usize) -> impl Iterator<Item = usize> + use<M> {
         (0..self.servers).filter(move |&j| j != me)
     }
 
-    /// A higher term seen: a follower of it, with no vote yet.
-    fn adopt(&self, s: &mut Server<M>, term: u64, o: &mut Out2<M>) {
-        let was_leader = s.is_leader();
-        s.term = term;
-        s.voted_for = None;
-        s.votes_granted = 0;
-        s.role = Role::Follower;
-        s.leader = None;
-        if was_leader {
-            o.cancel_timer(Timer::Heartbeat);
-            o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
-        }
-    }
-
-    fn stand(&self, me: usize, s: &mut Server<M>, o: &mut Out2<M>) {
-        s.term += 1;
-        s.voted_for = Some(me as u32);
-        s.votes_granted = 1;
-        s.role = Role::Candidate { votes: 1 << me };
-        s.leader = None;
-        o.save(s.stored());
-        let (term, last_index, last_term) = (s.term, s.last_index(), s.last_term());
-        for j in self.others(me) {
-            o.send(Id::from(j), Msg::RequestVote { term, last_index, last_term });
-        }
-        o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
-        if self.servers == 1 {
-            self.lead(me, s, o);
-        }
-    }
-
-    fn lead(&self, me: usize, s: &mut Server<M>, o: &mut Out2<M>) {
-        let n = self.servers;
-        s.log.push(Entry { term: s.term, client: u32::MAX, seq: 0, command: None });
-        o.save(s.stored());
-        let last = s.last_index();
-        let mut matched = vec![0; n];
-        matched[me] = last;
-        s.role = Role::Leader { next: vec![last; n], matched, inflight: vec![0; n] };
-        s.leader = Some(me as u32);
-        o.cancel_timer(Timer::Election);
-        o.set_timer(Timer::Heartbeat, cycles(self.timing.heartbeat..self.timing.heartbeat + 1));
-        for j in self.others(me) {
-            self.send_entries(j, s, o);
-        }
-        self.advance_commit(me, s, o);
-    }
-
-    /// AppendEntries to `to` from its `next` (entries up to `MAX_BATCH`;
-    /// empty if `beat_only`).
-    fn append_to(&self, to: usize, s: &mut Server<M>, beat_only: bool, o: &mut Out2<M>) {
-        let Role::Leader { next, inflight, .. } = &mut s.role else { return };
-        let prev_index = next[to] - 1;
-        let end = if beat_only { prev_index } else { (prev_index + MAX_BATCH as u64).min(s.log.len() as u64) };
-        let entries = s.log[prev_index as usize..end as usize].to_vec();
-        if !entries.is_empty() {
-            inflight[to] = 1;
-        }
-        let prev_term = if prev_index == 0 { 0 } else { s.log[prev_index as usize - 1].term };
-        o.send(Id::from(to), Msg::AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit });
-    }
-
-    fn send_entries(&self, to: usize, s: &mut Server<M>, o: &mut Out2<M>) {
-        self.append_to(to, s, false, o);
-    }
-
-    /// Commits the highest index of the leader's term a majority holds.
-    fn advance_commit(&self, me: usize, s: &mut Server<M>, o: &mut Out2<M>) {
-        let Role::Leader { matched, .. } = &s.role else { return };
-        let need = majority(self.servers);
-        let mut n = s.last_index();
-        while n > s.commit && s.term_at(n) == s.term {
-            if matched.iter().filter(|&&m| m >= n).count() >= need {
-                s.commit = n;
-                break;
-            }
-            n -= 1;
-        }
-        self.apply(me, s, o);
-    }
-
-    /// Applies the committed entries in order; the leader answers clients.
-    fn apply(&self, _me: usize, s: &mut Server<M>, o: &mut Out2<M>) {
-        while s.applied < s.commit {
-            s.applied += 1;
-            let e = &s.log[s.applied as usize - 1];
-            if let Some(c) = &e.command {
-                let output = s.machine.apply(e.client, e.seq, c);
-                if s.is_leader() {
-                    o.send(Id::from(e.client as usize), Msg::Reply { seq: e.seq, output });
-                }
-            }
-        }
-    }
-
-    fn on_server_msg(
+    /// A server's message: a higher term first makes it a follower of that
+    /// term, then election (`election`), replication (`replication`) or a
+    /// client's request (`requests`) takes it.
+    pub fn on_server_msg(
         &self,
         me: usize,
         s: &mut Server<M>,
@@ -370,169 +278,44 @@ impl<M: Machine> Raft<M> {
         }
         match msg {
             Msg::RequestVote { term, last_index, last_term } => {
-                let up_to_date = (last_term, last_index) >= (s.last_term(), s.last_index());
-                let may = match self.variant {
-                    Variant::DoubleVote => s.voted_for == Some(src as u32) || s.votes_granted < 2,
-                    _ => s.voted_for.is_none() || s.voted_for == Some(src as u32),
-                };
-                let granted = term == s.term && up_to_date && may;
-                if granted && s.voted_for != Some(src as u32) {
-                    s.voted_for = Some(src as u32);
-                    s.votes_granted += 1;
-                    dirty = true;
-                    o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
-                }
-                if dirty {
-                    o.save(s.stored());
-                }
-                o.send(Id::from(src), Msg::Vote { term: s.term, granted });
+                self.on_request_vote(s, src, (term, last_index, last_term), dirty, o)
             }
-            Msg::Vote { term, granted } => {
-                if dirty {
-                    o.save(s.stored());
-                }
-                if let Role::Candidate { votes } = &mut s.role
-                    && term == s.term
-                    && granted
-                {
-                    *votes |= 1 << src;
-                    if votes.count_ones() as usize >= majority(self.servers) {
-                        self.lead(me, s, o);
-                    }
-                }
-            }
+            Msg::Vote { term, granted } => self.on_vote(me, s, src, (term, granted), dirty, o),
             Msg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
-                if term < s.term {
-                    if dirty {
-                        o.save(s.stored());
-                    }
-                    o.send(Id::from(src), Msg::Ack { term: s.term, success: false, index: 0 });
-                    return;
-                }
-                // A leader of this term: follow it (a candidate gives up; a
-                // second leader of one term exists only if election safety
-                // failed, and it gives way too).
-                if s.is_leader() {
-                    o.cancel_timer(Timer::Heartbeat);
-                }
-                s.role = Role::Follower;
-                s.leader = Some(src as u32);
-                o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
-                if prev_index > s.last_index() || s.term_at(prev_index) != prev_term {
-                    if dirty {
-                        o.save(s.stored());
-                    }
-                    let index = s.last_index().min(prev_index.saturating_sub(1));
-                    o.send(Id::from(src), Msg::Ack { term: s.term, success: false, index });
-                    return;
-                }
-                let count = entries.len() as u64;
-                for (k, e) in entries.into_iter().enumerate() {
-                    let index = prev_index + 1 + k as u64;
-                    if index <= s.last_index() {
-                        if s.term_at(index) == e.term {
-                            continue;
-                        }
-                        // A conflict: the suffix from here goes.
-                        s.log.truncate(index as usize - 1);
-                    }
-                    s.log.push(e);
-                    dirty = true;
-                }
-                if dirty {
-                    o.save(s.stored());
-                }
-                let last_new = prev_index + count;
-                if commit > s.commit {
-                    s.commit = s.commit.max(commit.min(last_new));
-                }
-                self.apply(me, s, o);
-                o.send(Id::from(src), Msg::Ack { term: s.term, success: true, index: last_new });
+                let a = Append { term, prev_index, prev_term, entries, commit };
+                self.on_append_entries(me, s, src, a, dirty, o)
             }
-            Msg::Ack { term, success, index } => {
-                if dirty {
-                    o.save(s.stored());
-                }
-                if term != s.term {
-                    return;
-                }
-                let last = s.last_index();
-                let Role::Leader { next, matched, inflight } = &mut s.role else { return };
-                if success {
-                    if index > matched[src] {
-                        matched[src] = index;
-                        next[src] = index + 1;
-                        if next[src] <= last {
-                            self.send_entries(src, s, o);
-                        } else {
-                            inflight[src] = 0;
-                        }
-                        self.advance_commit(me, s, o);
-                    }
-                } else {
-                    next[src] = (index + 1).min(next[src].saturating_sub(1)).max(1);
-                    self.send_entries(src, s, o);
-                }
-            }
+            Msg::Ack { term, success, index } => self.on_ack(me, s, src, (term, success, index), dirty, o),
             Msg::Request { seq, command } => self.on_request(me, s, src, seq, command, o),
             Msg::Reply { .. } | Msg::Redirect { .. } => {}
         }
     }
 
-    fn on_request(&self, me: usize, s: &mut Server<M>, src: usize, seq: u32, command: M::Command, o: &mut Out2<M>) {
-        let client = src as u32;
-        if self.variant == Variant::StaleRead
-            && let Some(output) = s.machine.machine.read_only(&command)
-        {
-            o.send(Id::from(src), Msg::Reply { seq, output });
-            return;
+    /// A server (re)starts: a follower with its saved term, vote and log.
+    pub fn start_server(&self, storage: &Option<Stored<M::Command>>, o: &mut Out2<M>) -> Server<M> {
+        let (term, voted_for, log) = match storage {
+            Some(Stored::Server { term, voted_for, log }) => (*term, *voted_for, log.clone()),
+            _ => (0, None, Vec::new()),
+        };
+        o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
+        Server {
+            term,
+            voted_for,
+            votes_granted: voted_for.is_some() as u8,
+            log,
+            role: Role::Follower,
+            leader: None,
+            commit: 0,
+            applied: 0,
+            machine: Sessions::default(),
         }
-        if !s.is_leader() {
-            o.send(Id::from(src), Msg::Redirect { seq, leader: s.leader });
-            return;
-        }
-        // Applied already: the cached output; in the log already: it will
-        // be answered when applied.
-        if let Some((last, output)) = s.machine.last.get(&client)
-            && *last == seq
-        {
-            o.send(Id::from(src), Msg::Reply { seq, output: output.clone() });
-            return;
-        }
-        if s.machine.last.get(&client).is_some_and(|(last, _)| *last > seq)
-            || s.log.iter().any(|e| e.client == client && e.seq == seq)
-        {
-            return;
-        }
-        s.log.push(Entry { term: s.term, client, seq, command: Some(command) });
-        o.save(s.stored());
-        let last = s.last_index();
-        if let Role::Leader { matched, inflight, .. } = &mut s.role {
-            matched[me] = last;
-            let idle: Vec<usize> = self.others(me).filter(|&j| inflight[j] == 0).collect();
-            for j in idle {
-                self.send_entries(j, s, o);
-            }
-        }
-        self.advance_commit(me, s, o);
     }
 
-    fn on_server_timeout(&self, me: usize, s: &mut Server<M>, timer: &Timer, o: &mut Out2<M>) {
+    /// A server's timer: the election timeout, or the leader's heartbeat.
+    pub fn on_server_timeout(&self, me: usize, s: &mut Server<M>, timer: &Timer, o: &mut Out2<M>) {
         match timer {
             Timer::Election if !s.is_leader() => self.stand(me, s, o),
-            Timer::Heartbeat if s.is_leader() => {
-                for j in self.others(me) {
-                    let Role::Leader { inflight, .. } = &mut s.role else { unreachable!() };
-                    match inflight[j] {
-                        1 => {
-                            inflight[j] = 2;
-                            self.append_to(j, s, true, o);
-                        }
-                        _ => self.send_entries(j, s, o),
-                    }
-                }
-                o.set_timer(Timer::Heartbeat, cycles(self.timing.heartbeat..self.timing.heartbeat + 1));
-            }
+            Timer::Heartbeat if s.is_leader() => self.heartbeat(me, s, o),
             _ => {}
         }
     }
@@ -550,22 +333,7 @@ impl<M: Machine> Actor for Raft<M> {
         if me >= self.servers {
             return RaftState::Client(client::start(self, me, storage, o));
         }
-        let (term, voted_for, log) = match storage {
-            Some(Stored::Server { term, voted_for, log }) => (*term, *voted_for, log.clone()),
-            _ => (0, None, Vec::new()),
-        };
-        o.set_timer(Timer::Election, cycles(self.timing.election.clone()));
-        RaftState::Server(Server {
-            term,
-            voted_for,
-            votes_granted: voted_for.is_some() as u8,
-            log,
-            role: Role::Follower,
-            leader: None,
-            commit: 0,
-            applied: 0,
-            machine: Sessions::default(),
-        })
+        RaftState::Server(self.start_server(storage, o))
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<RaftState<M>>, src: Id, msg: Self::Msg, o: &mut Out<Self>) {
