@@ -80,7 +80,7 @@ pub fn run(name: &str, a: AgreeArgs) -> Result<i32> {
         jitter: a.machine.network_jitter(),
         ops,
         variant,
-        timeline: a.machine.timeline_for(name, true)?,
+        timeline: a.machine.timeline_spec()?,
     };
     if a.seeds.is_some() && (a.machine.report.is_some() || a.machine.timeline.timeline.is_some()) {
         bail!("--report/--timeline: one run at a time, not with --seeds");

@@ -111,17 +111,8 @@ impl MachineArgs {
         fault_plan(&self.faults, &self.fault_file, cores, messages)
     }
 
-    /// The timeline asked for, refused by an app that cannot draw one yet.
-    pub(super) fn timeline_for(
-        &self,
-        app: &str,
-        supported: bool,
-    ) -> Result<Option<crate::stats::timeline::TimelineSpec>> {
-        if !supported && self.timeline.timeline.is_some() {
-            bail!(
-                "--timeline: not available for `app {app}` yet (it is for run, compare, app lock, app mutex and the agreement apps)"
-            );
-        }
+    /// The timeline asked for, if any (a bad window is an error).
+    pub(super) fn timeline_spec(&self) -> Result<Option<crate::stats::timeline::TimelineSpec>> {
         self.timeline.spec()
     }
 
@@ -227,7 +218,7 @@ fn lock(a: LockArgs) -> Result<i32> {
     if a.machine.timeline.timeline.is_some() && !a.sweep_cores.is_empty() {
         bail!("--timeline: one run at a time, not with --sweep-cores");
     }
-    let timeline = a.machine.timeline_for("lock", true)?;
+    let timeline = a.machine.timeline_spec()?;
     if a.record.is_some() && a.machine.jitter > 0 {
         // `cohsim run` has no jitter: the recording would not replay alike.
         bail!("--record: not with --jitter (a trace replay has no network jitter, so it would not replay alike)");

@@ -43,8 +43,8 @@ pub fn run(a: BroadcastArgs) -> Result<i32> {
     if a.casts == 0 || u64::from(a.casts) * a.cores as u64 > 1 << 24 {
         bail!("--casts: {} is outside 1..=2^24 / cores", a.casts);
     }
-    a.machine.timeline_for("broadcast", false)?;
     let mut run = BroadcastRun::new(a.machine.config(a.cores)?, order, a.casts);
+    run.timeline = a.machine.timeline_spec()?;
     if let Some(p) = a.period {
         if p == 0 || p > 1 << 40 {
             bail!("--period: {p} cycles is outside 1..=2^40");
@@ -54,9 +54,12 @@ pub fn run(a: BroadcastArgs) -> Result<i32> {
     run.faults = a.machine.plan(a.cores, true)?;
     run.jitter = a.machine.network_jitter();
     run.max_cycles = a.max_cycles;
-    let Some(report) = super::clock::finished(run.run(), &format!("app broadcast {}", order.name()))? else {
+    let Some(mut report) = super::clock::finished(run.run(), &format!("app broadcast {}", order.name()))? else {
         return Ok(1);
     };
+    if let Some(t) = report.timeline.as_mut() {
+        a.machine.timeline.write(t, None)?;
+    }
     if let Some(dir) = &a.machine.report {
         let title = format!("cohsim app broadcast {}: {} cores", order.name(), a.cores);
         super::common::write_report(dir, crate::view::messages_page(&title, a.cores, &report.messages, &report.stats))?;

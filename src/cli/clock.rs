@@ -101,7 +101,7 @@ pub fn run(a: ClockArgs) -> Result<i32> {
         let setting = if e.contains("ppm") { "--drift-ppm" } else { "--clock-skew" };
         anyhow!("{setting}: {e}")
     })?;
-    a.machine.timeline_for("clock", false)?;
+    let timeline = a.machine.timeline_spec()?;
     let cfg = a.machine.config(a.cores)?;
     let faults = a.machine.plan(a.cores, true)?;
     let jitter = a.machine.network_jitter();
@@ -115,10 +115,14 @@ pub fn run(a: ClockArgs) -> Result<i32> {
             run.jitter = jitter;
             run.faults = faults;
             run.max_cycles = a.max_cycles;
+            run.timeline = timeline;
             if let Some(p) = a.period {
                 run.period = p;
             }
-            let Some(report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
+            let Some(mut report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
+            if let Some(t) = report.timeline.as_mut() {
+                a.machine.timeline.write(t, None)?;
+            }
             if let Some(dir) = &a.machine.report {
                 let title = format!("cohsim app clock {}: {} cores", algo.name(), a.cores);
                 let page = crate::view::messages_page(&title, a.cores, &report.messages, &report.stats);
@@ -130,6 +134,7 @@ pub fn run(a: ClockArgs) -> Result<i32> {
         }
         Algo::Sync(algo) => {
             let mut run = SyncRun::new(cfg, algo, specs);
+            run.timeline = timeline;
             run.rounds = a.rounds;
             run.jitter = jitter;
             run.faults = faults;
@@ -140,7 +145,10 @@ pub fn run(a: ClockArgs) -> Result<i32> {
                 }
                 run.period = p;
             }
-            let Some(report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
+            let Some(mut report) = finished(run.run(), &format!("app clock {}", algo.name()))? else { return Ok(1) };
+            if let Some(t) = report.timeline.as_mut() {
+                a.machine.timeline.write(t, None)?;
+            }
             if let Some(path) = &a.csv {
                 super::common::write_atomically(path, report.csv().as_bytes())?;
             }

@@ -110,7 +110,7 @@ pub fn run(mut a: MutexArgs) -> Result<i32> {
     if a.compare && (a.machine.timeline.timeline.is_some() || a.machine.report.is_some()) {
         bail!("--timeline/--report: one run at a time, not with --compare");
     }
-    let timeline = a.machine.timeline_for("mutex", true)?;
+    let timeline = a.machine.timeline_spec()?;
     let mutex_run = |algo| MutexRun {
         timeline,
         cs_cycles: a.cs_cycles,

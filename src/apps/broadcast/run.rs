@@ -31,11 +31,22 @@ pub struct BroadcastRun {
     pub faults: Plan,
     pub jitter: Option<Cycle>,
     pub max_cycles: Option<Cycle>,
+    /// Record a timeline of the run.
+    pub timeline: Option<crate::stats::timeline::TimelineSpec>,
 }
 
 impl BroadcastRun {
     pub fn new(cfg: SystemConfig, order: Order, casts: u32) -> BroadcastRun {
-        BroadcastRun { cfg, order, casts, period: 400, faults: Plan::default(), jitter: None, max_cycles: None }
+        BroadcastRun {
+            cfg,
+            order,
+            casts,
+            period: 400,
+            faults: Plan::default(),
+            jitter: None,
+            max_cycles: None,
+            timeline: None,
+        }
     }
 }
 
@@ -61,6 +72,8 @@ pub struct BroadcastReport {
     /// Whether every process finished (cast all, delivered all).
     pub finished: bool,
     pub events_hash: u64,
+    /// The run's timeline, when one was asked for.
+    pub timeline: Option<crate::stats::timeline::Timeline>,
 }
 
 impl BroadcastRun {
@@ -83,9 +96,11 @@ impl BroadcastRun {
             faults: self.faults.clone(),
             jitter: self.jitter,
             max_cycles: self.max_cycles,
+            timeline: self.timeline,
             ..Setup::default()
         };
-        let done = harness::run(&self.cfg, app, &setup)?;
+        let mut done = harness::run(&self.cfg, app, &setup)?;
+        let timeline = done.timeline.take();
         let (net, sim) = (&done.net, &done.sim);
         let events = net.stamps.borrow().clone();
         let messages = net.log.borrow().clone();
@@ -150,6 +165,7 @@ impl BroadcastRun {
             violations,
             finished,
             events_hash,
+            timeline,
         })
     }
 }

@@ -29,12 +29,24 @@ pub struct LogicalRun {
     pub jitter: Option<Cycle>,
     pub faults: Plan,
     pub max_cycles: Option<Cycle>,
+    /// Record a timeline of the run.
+    pub timeline: Option<crate::stats::timeline::TimelineSpec>,
 }
 
 impl LogicalRun {
     pub fn new(cfg: SystemConfig, algo: LogicalAlgo, events: u32) -> LogicalRun {
         let clocks = vec![ClockSpec::default(); cfg.cores];
-        LogicalRun { cfg, algo, events, period: 400, clocks, jitter: None, faults: Plan::default(), max_cycles: None }
+        LogicalRun {
+            cfg,
+            algo,
+            events,
+            period: 400,
+            clocks,
+            jitter: None,
+            faults: Plan::default(),
+            max_cycles: None,
+            timeline: None,
+        }
     }
 }
 
@@ -50,6 +62,8 @@ pub struct LogicalReport {
     pub edges: usize,
     pub hlc: Option<HlcBounds>,
     pub events_hash: u64,
+    /// The run's timeline, when one was asked for.
+    pub timeline: Option<crate::stats::timeline::Timeline>,
 }
 
 impl LogicalRun {
@@ -73,9 +87,11 @@ impl LogicalRun {
             faults: self.faults.clone(),
             jitter: self.jitter,
             max_cycles: self.max_cycles,
+            timeline: self.timeline,
             ..Setup::default()
         };
-        let done = harness::run(&self.cfg, app, &setup)?;
+        let mut done = harness::run(&self.cfg, app, &setup)?;
+        let timeline = done.timeline.take();
         let (net, sim) = (&done.net, &done.sim);
         let events = net.stamps.borrow().clone();
         let messages = net.log.borrow().clone();
@@ -123,6 +139,7 @@ impl LogicalRun {
             edges,
             hlc,
             events_hash,
+            timeline,
         })
     }
 }

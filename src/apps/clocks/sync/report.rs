@@ -54,6 +54,8 @@ pub struct SyncReport {
     pub measured_min_delay: Option<Cycle>,
     /// A hash of every message and claim: the same seed gives the same hash.
     pub events_hash: u64,
+    /// The run's timeline, when one was asked for.
+    pub timeline: Option<crate::stats::timeline::Timeline>,
 }
 
 fn spread(values: impl Iterator<Item = f64> + Clone) -> f64 {

@@ -48,6 +48,8 @@ pub struct SyncRun {
     /// message's arrival and its ingress read (PTP, unfiltered, is ~60
     /// cycles off for that round).
     pub slots: u64,
+    /// Record a timeline of the run.
+    pub timeline: Option<crate::stats::timeline::TimelineSpec>,
 }
 
 /// The periods a run takes: long enough for a round trip (some 600 cycles)
@@ -79,6 +81,7 @@ impl SyncRun {
             min_delay: None,
             gamma: None,
             slots: 31,
+            timeline: None,
         }
     }
 
@@ -183,9 +186,11 @@ impl SyncRun {
             faults: self.faults.clone(),
             jitter: self.jitter,
             max_cycles: Some(limit),
+            timeline: self.timeline,
             ..Setup::default()
         };
-        let done = harness::run(&self.cfg, actor, &setup)?;
+        let mut done = harness::run(&self.cfg, actor, &setup)?;
+        let timeline = done.timeline.take();
         let (net, sim) = (&done.net, &done.sim);
         let end = sim.stats.cycles;
         let clocks = net.clocks.borrow();
@@ -218,6 +223,7 @@ impl SyncRun {
             polls: net.polls.get(),
             measured_min_delay: measured,
             events_hash,
+            timeline,
         })
     }
 }
