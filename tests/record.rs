@@ -31,10 +31,10 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// Compiles `tests/testdata/record/SRC` with `flags` into `dir`.
+/// Compiles `tests/fixtures/record/SRC` with `flags` into `dir`.
 fn compile(dir: &Path, src: &str, flags: &[&str], out: &str) -> PathBuf {
     let exe = dir.join(out);
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/record").join(src);
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/record").join(src);
     let st = Command::new("cc").args(["-O1", "-pthread"]).args(flags).arg(&source).arg("-o").arg(&exe).status();
     assert!(st.unwrap().success(), "cc {src}");
     exe

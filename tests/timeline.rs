@@ -102,7 +102,7 @@ fn x_named<'a>(events: &'a [Value], pid: u64, prefix: &str) -> Vec<&'a Value> {
 #[test]
 fn a_two_core_ping_pong_timeline() {
     let file = scratch("pingpong.json");
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testdata/pingpong.csv");
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pingpong.csv");
     let out = cohsim(&["run", trace, "--json", "-q", "--timeline", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -158,7 +158,7 @@ fn a_message_passing_timeline_draws_each_message_as_an_arrow() {
 
 #[test]
 fn a_window_and_a_cap_bound_the_file() {
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testdata/pingpong.csv");
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pingpong.csv");
     let file = scratch("window.json");
     let out = cohsim(&["run", trace, "-q", "--timeline", file.to_str().unwrap(), "--timeline-window", "500:1500"]);
     assert!(out.status.success());
