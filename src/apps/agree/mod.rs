@@ -9,6 +9,8 @@
 //! and the fault campaign of `--seeds K` (`campaign`).
 
 pub mod campaign;
+pub mod commit;
+pub mod election;
 pub mod registry;
 
 use std::ops::RangeInclusive;

@@ -4,7 +4,7 @@ use super::App;
 
 /// The apps, in the order `cohsim app --help` lists them.
 pub fn all() -> Vec<&'static dyn App> {
-    vec![]
+    vec![&super::commit::TwoPc, &super::commit::ThreePc, &super::election::Bully, &super::election::Ring]
 }
 
 /// The app called `name`.
