@@ -9,7 +9,9 @@
 //! and the fault campaign of `--seeds K` (`campaign`).
 
 pub mod campaign;
+pub mod commit;
 pub mod detect;
+pub mod election;
 pub mod gossip;
 pub mod paxos;
 pub mod raft;

@@ -14,6 +14,8 @@ pub fn all() -> Vec<&'static dyn App> {
         &super::gossip::GOSSIP,
         &super::gossip::CRDT,
         &super::raft::LOCKSERVICE,
+        &super::commit::TwoPc,
+        &super::commit::ThreePc,
     ]
 }
 
