@@ -95,6 +95,40 @@ fn campaigns_of_drawn_plans_find_nothing() {
     }
 }
 
+/// Regression (campaign seed 424, no crash-stop): client 2 crashes at
+/// 49,190 with its last command (2.4, slot 19) outstanding; the leader
+/// decides it while 2 is down, and the `Decide`s for slots 16-19 wait in 2's
+/// ring. 2 restarts at 63,119: its saved log ends at slot 15, so it resumes
+/// at command 2.4, then reads the waiting `Decide`s (learning 2.4) before its
+/// `Issue` fires. It used to issue 2.4 again: the leader drops a request for
+/// a learned command, and 2 learned nothing new that would clear it, so it
+/// never finished. Now a client skips its own learned commands, and the run
+/// is the fault-free one: 5 cores, 20 commands, 8 + 20 x 13 = 268 messages,
+/// one Request per command, one leadership, done before the pause at
+/// 109,015. The other three seeds of that campaign (a crash-recovery beside
+/// a crash-stop, a pause or duplicates) finish too.
+#[test]
+fn a_restarted_client_does_not_issue_a_learned_command_again() {
+    let r = agree::run(&MULTIPAXOS, &spec(5, 20, 424, "correct", &["crash:2@49190+13929", "pause:2@109015+52836"]))
+        .unwrap();
+    assert!(r.ok() && r.outcome.finished, "{:?}", r.violations);
+    assert_eq!((r.restarts, r.outcome.ops), (1, 20));
+    assert_eq!((r.messages.len(), kinds(&r, "request")), (268, 20));
+    assert_eq!(
+        (r.outcome.fields["leaders"].clone(), r.outcome.fields["duplicate_slots"].clone()),
+        (1.into(), 0.into())
+    );
+    for (seed, plan) in [
+        (268, &["crash:3@53214", "crash:1@52771+26526", "dup:0.04"][..]),
+        (1547, &["crash:4@92016", "crash:3@50430+11073"][..]),
+        (3071, &["crash:1@93582", "crash:2@49500+7269", "pause:4@73745+27261"][..]),
+    ] {
+        let r = agree::run(&MULTIPAXOS, &spec(5, 20, seed, "correct", plan)).unwrap();
+        assert!(r.ok() && r.outcome.finished, "seed {seed}: {:?}", r.violations);
+        assert_eq!(r.outcome.ops, 20, "seed {seed}");
+    }
+}
+
 /// The long campaigns (`cargo test --release --test agree_paxos -- --ignored`).
 #[test]
 #[ignore]

@@ -9,7 +9,10 @@
 //! each client with one command outstanding at a time (closed loop). A client
 //! sends `Request(cmd)` to the process it believes leads (the owner of the
 //! highest ballot it has promised) and resends it there when it is not
-//! decided within `retry`; it learns the outcome as a learner does.
+//! decided within `retry`; it learns the outcome as a learner does. A
+//! leader that has already learned a requested command answers with its
+//! `Decide` again (the client missed it). A restarted client resumes after
+//! its own commands in its log, learned ones never issued again.
 //!
 //! **Leadership.** A process becomes leader by phase 1 with a ballot
 //! `(round, id)` above every round it has used or promised: `Prepare(b,
@@ -306,14 +309,32 @@ impl MultiPaxos {
             s.outstanding = None;
             o.cancel_timer(Timer::Retry);
             self.issue(me, s, o);
+        } else if s.outstanding.is_none() {
+            // A restarted client learning, before its `Issue`, a command it
+            // issued before the crash: never issue it again.
+            Self::skip_learned(me, s);
         }
         if self.finished(s) {
             o.cancel_timer(Timer::Suspect);
         }
     }
 
+    /// Moves the client's next command past those of its own already
+    /// learned. Commands are issued in order, so the learned ones are a
+    /// prefix of its share; a restarted client finds them in the log it
+    /// saved, or learns them afterwards from `Decide`s sent before it
+    /// crashed (a leader drops a request for a learned command, so issuing
+    /// one again would wait for ever).
+    fn skip_learned(me: Id, s: &mut State) {
+        let me = usize::from(me) as u8;
+        while s.next_seq < s.share && s.durable.learned.contains(&Some(Cmd::Op { client: me, seq: s.next_seq })) {
+            s.next_seq += 1;
+        }
+    }
+
     /// The client's next command, to the leader it believes in.
     fn issue(&self, me: Id, s: &mut State, o: &mut Out<Self>) {
+        Self::skip_learned(me, s);
         if s.outstanding.is_some() || s.next_seq >= s.share {
             return;
         }
@@ -379,11 +400,8 @@ impl Actor for MultiPaxos {
             share: self.share(me),
         };
         // A restarted client finds its next command from the log it saved
-        // (its outstanding one is issued again if not learned). Commands are
-        // issued in order, so the learned ones are a prefix of its share.
-        while s.next_seq < s.share && s.durable.learned.contains(&Some(Cmd::Op { client: me as u8, seq: s.next_seq })) {
-            s.next_seq += 1;
-        }
+        // (its outstanding one is issued again if not learned).
+        Self::skip_learned(id, &mut s);
         if storage.is_none() && me == 0 {
             self.campaign(id, &mut s, o);
         } else if !self.finished(&s) {
@@ -402,7 +420,12 @@ impl Actor for MultiPaxos {
             o.set_timer(Timer::Suspect, cycles(self.timing.suspect.clone()));
         }
         match msg {
-            Msg::Request { cmd } => self.request(id, s, cmd, o),
+            Msg::Request { cmd } => match s.durable.learned.iter().position(|&c| c == Some(cmd)) {
+                // Decided already: the client missed the `Decide`; tell it
+                // again rather than leave it to retry until it suspects us.
+                Some(slot) => o.send(src, Msg::Decide { slot: slot as u32, cmd }),
+                None => self.request(id, s, cmd, o),
+            },
             Msg::Prepare { ballot, from } => {
                 if ballot >= s.durable.promised {
                     s.durable.promised = ballot;
