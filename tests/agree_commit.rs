@@ -142,6 +142,7 @@ fn stateright_checks_three_phase_commit() {
     // coordinator commits): the protocol's documented failure, pinned here.
     // Validity holds regardless. Regression pin: the checker's own count.
     let c = check::three_phase(2);
+    assert_eq!(c.states, 37_213, "regression pin moved");
     let atomicity = c.properties.iter().find(|p| p.name == ATOMICITY).unwrap();
     assert!(!atomicity.holds(), "{c:?}");
     let path = atomicity.discovery.as_ref().unwrap();
@@ -178,15 +179,43 @@ fn two_phase_campaign_has_no_failing_seed() {
     assert!(r.failing.is_empty(), "{:#?}", r.failing);
 }
 
+/// Drawn plans include partitions (and pauses and delays, which break 3PC's
+/// synchrony assumption the same way). The campaign runs them all: a seed may
+/// fail only with the split that a partition explains
+/// (`SPLIT_UNDER_PARTITION`, on a plan with a partition), never with a plain
+/// `atomicity`, `validity` or liveness finding.
+fn only_documented_splits(r: &campaign::CampaignReport) {
+    for f in &r.failing {
+        assert!(f.faults.contains("partition"), "seed {}: {:#?}", f.seed, f.violations);
+        assert!(
+            f.violations.iter().all(|v| v.monitor == SPLIT_UNDER_PARTITION),
+            "seed {}: {:#?}",
+            f.seed,
+            f.violations
+        );
+    }
+}
+
 #[test]
-fn three_phase_campaign() {
+fn three_phase_campaign_fails_only_by_its_documented_split() {
     let s = spec(5, 0, 4, "correct", &[]);
     let r = campaign::run(&ThreePc, &s, 1, 30, true, 1, &|| {});
     assert_eq!(r.seeds_run, 30);
-    // No finding but 3PC's documented split, and that only where the drawn
-    // plan has a partition.
-    for f in &r.failing {
-        assert!(f.faults.contains("partition"), "seed {}: {:?}", f.seed, f.violations);
-        assert!(f.violations.iter().all(|v| v.monitor == SPLIT_UNDER_PARTITION), "seed {}: {:?}", f.seed, f.violations);
-    }
+    only_documented_splits(&r);
+}
+
+#[test]
+#[ignore]
+fn two_phase_campaign_by_hand() {
+    let s = spec(5, 0, 4, "correct", &[]);
+    let r = campaign::run(&TwoPc, &s, 1, 10_000, true, 2, &|| {});
+    assert!(r.failing.is_empty(), "{} failing, first {:#?}", r.failing.len(), r.failing.first());
+}
+
+#[test]
+#[ignore]
+fn three_phase_campaign_by_hand() {
+    let s = spec(5, 0, 4, "correct", &[]);
+    let r = campaign::run(&ThreePc, &s, 1, 10_000, true, 2, &|| {});
+    only_documented_splits(&r);
 }

@@ -16,6 +16,8 @@ pub fn all() -> Vec<&'static dyn App> {
         &super::raft::LOCKSERVICE,
         &super::commit::TwoPc,
         &super::commit::ThreePc,
+        &super::election::Bully,
+        &super::election::Ring,
     ]
 }
 

@@ -24,7 +24,7 @@
 //! again: the point is the election's cost, not a new face). A crashed leader
 //! starts one too (through the lease), and a recovering process starts one at
 //! start-up, above the epoch it saved: a higher one takes over. A process is
-//! finished when it believes a leader for an epoch `>= ops` and its belief has
+//! settled when it believes a leader for an epoch `>= ops` and its belief has
 //! not changed for `settle`.
 //!
 //! **Guarantees** (synchronous model: timeouts longer than any message delay):
@@ -218,7 +218,10 @@ impl Actor for Bully {
             }
             BullyMsg::Ok { epoch } if epoch == s.epoch && s.electing == Electing::AwaitOk => {
                 s.electing = Electing::AwaitCoordinator;
-                o.set_timer(BullyTimer::Elect, cycles(self.waits.elect.clone()));
+                // Twice the wait for an Ok: the higher process may itself be
+                // waiting out a dead process's Ok before it declares.
+                let w = &self.waits.elect;
+                o.set_timer(BullyTimer::Elect, cycles(2 * w.start..2 * w.end));
             }
             BullyMsg::Coordinator { epoch } | BullyMsg::Alive { epoch } => self.claim(id, s, epoch, src, o),
             BullyMsg::Resign { epoch } if epoch == s.epoch && s.leader == Some(src) => self.elect(id, s, epoch + 1, o),
@@ -258,8 +261,9 @@ impl Settle for BullyState {
 }
 
 impl OnCore for Bully {
-    fn finished(&self, s: &BullyState) -> bool {
-        s.settled && s.leader.is_some() && s.epoch >= self.ops as u64
+    /// Never: the run goes to its deadline (see `election`'s notes).
+    fn finished(&self, _s: &BullyState) -> bool {
+        false
     }
 
     /// `leader [epoch, id]` when the belief changes to a leader.

@@ -1,9 +1,11 @@
 //! The election actors in the untimed world, 3 processes, one election
 //! (`ops = 1`): timers fire at any moment (a lease may run out, an `Ok` or an
 //! `Ack` may be "late"), so stateright explores elections started by anyone at
-//! any time. Epochs would grow without end, and heartbeats pile up, so the
-//! search is bounded: epochs up to `max_epoch`, messages in flight up to
-//! `in_flight`. Properties:
+//! any time. Epochs would grow without end, heartbeats pile up, and the ring
+//! renumbers every hop it resends after a skip, so the search is bounded:
+//! epochs up to `max_epoch` (1: the first election, started at any moment by
+//! anyone whose lease runs out), messages in flight up to `in_flight`, ring
+//! messages numbered per process up to `numbered`. Properties:
 //! - `always "settled agreement"`: in a state where no election message is in
 //!   flight and every process believes a leader, all believe the same one, for
 //!   one epoch, and it is the highest id (no crashes in this check);
@@ -25,6 +27,8 @@ pub const A_LEADER: &str = "a leader";
 pub struct Bound {
     pub max_epoch: u64,
     pub in_flight: usize,
+    /// Ring messages a process numbers (each skip of a successor resends).
+    pub numbered: u32,
 }
 
 /// Messages that carry an election (not heartbeats or acks).
@@ -65,7 +69,8 @@ where
     A::Msg: Ord,
     A::Timer: Ord,
 {
-    s.network.len() <= b.in_flight && s.actor_states.iter().all(|x| x.belief().epoch <= b.max_epoch)
+    s.network.len() <= b.in_flight
+        && s.actor_states.iter().all(|x| x.belief().epoch <= b.max_epoch && x.numbered() <= b.numbered)
 }
 
 fn summary<A>(actor: A, processes: usize, variant: &'static str, b: Bound) -> CheckSummary
@@ -88,8 +93,8 @@ where
         .join();
     CheckSummary {
         config: format!(
-            "{processes} processes, one election, epochs up to {}, {} messages in flight",
-            b.max_epoch, b.in_flight
+            "{processes} processes, one election, epochs up to {}, {} messages in flight, {} numbered",
+            b.max_epoch, b.in_flight, b.numbered
         ),
         variant,
         states: checker.unique_state_count(),
@@ -100,11 +105,11 @@ where
 
 pub fn bully(processes: usize, variant: &'static str) -> CheckSummary {
     let actor = Bully { processes, ops: 1, waits: ElectionWaits::default(), broken: variant == "broken-lower-wins" };
-    summary(actor, processes, variant, Bound { max_epoch: 2, in_flight: 4 })
+    summary(actor, processes, variant, Bound { max_epoch: 1, in_flight: 5, numbered: 0 })
 }
 
 pub fn ring(processes: usize, variant: &'static str) -> CheckSummary {
     let actor =
         RingElection { processes, ops: 1, waits: ElectionWaits::default(), broken: variant == "broken-no-compare" };
-    summary(actor, processes, variant, Bound { max_epoch: 2, in_flight: 3 })
+    summary(actor, processes, variant, Bound { max_epoch: 1, in_flight: 3, numbered: 4 })
 }

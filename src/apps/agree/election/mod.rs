@@ -6,9 +6,14 @@
 //! (`--ops`) is a number of elections (epochs `1..=ops`; see the algorithms'
 //! essays for what starts each).
 //!
-//! Monitors, on the final states of the live processes (those not crashed
-//! for good), which the run reaches only once every live process's belief has
-//! held still for `settle` (the processes' `finished`):
+//! The runs go to their deadline (twice the horizon and 60,000 cycles: past
+//! every fault a drawn plan holds, with room for an election after it): a
+//! leader's reign does not end by itself, and ending a run when the beliefs
+//! look settled could end it in the middle of a partition, each side settled
+//! on its own leader. A run counts as finished when every live process is
+//! *settled*: it believes a leader for an epoch `>= ops`, unchanged for
+//! `settle`. Monitors, on the final states of the live processes (those not
+//! crashed for good):
 //! - `one leader per epoch`: no two live processes believe different leaders
 //!   for one epoch;
 //! - `agreement` (when the run finished): every live process believes the
@@ -18,8 +23,8 @@
 //! leader's heartbeat `beat`, a follower's `lease` (three beats and more), an
 //! election's `elect` wait, the leader's `reign` before it steps down, and the
 //! `settle` a belief must hold still before the process counts as finished.
-//! Limitation: after the last election nothing new is started, but the
-//! heartbeats go on until the run ends, so a leader crash is still noticed.
+//! After the last election nothing new is started, but the heartbeats go on
+//! until the run ends, so a leader crash is still noticed.
 
 pub mod bully;
 pub mod check;
@@ -45,9 +50,21 @@ pub struct Belief {
     pub settled: bool,
 }
 
+impl Belief {
+    /// A leader for an epoch `>= ops`, unchanged for `settle`.
+    pub fn settled(&self, ops: u32) -> bool {
+        self.settled && self.leader.is_some() && self.epoch >= ops as u64
+    }
+}
+
 /// A state that holds a belief.
 pub trait Settle {
     fn belief(&self) -> Belief;
+    /// Messages numbered so far (the ring's sequence; 0 for the bully), for
+    /// bounding the model check.
+    fn numbered(&self) -> u32 {
+        0
+    }
 }
 
 /// `leader [epoch, id]` when a belief moves to a leader.
@@ -120,7 +137,7 @@ pub fn monitors(finals: &[Option<Belief>], finished: bool, end: Cycle) -> Vec<Fi
     found
 }
 
-fn run_election<A>(spec: &Spec, actor: A, deadline: Cycle) -> Result<(Finished, Outcome), SimError>
+fn run_election<A>(spec: &Spec, actor: A, ops: u32, deadline: Cycle) -> Result<(Finished, Outcome), SimError>
 where
     A: OnCore + Clone + 'static,
     A::State: Settle,
@@ -141,7 +158,7 @@ where
     let finals = done.net.finals.borrow();
     let states: Vec<Option<&A::State>> =
         finals.iter().map(|f| f.as_ref().and_then(|b| b.downcast_ref::<A::State>())).collect();
-    let finished = states.iter().flatten().all(|s| actor.finished(s));
+    let finished = states.iter().flatten().all(|s| s.belief().settled(ops));
     let beliefs: Vec<Option<Belief>> = states.iter().map(|s| s.map(Settle::belief)).collect();
     drop(finals);
     let violations = monitors(&beliefs, finished, end);
@@ -206,7 +223,7 @@ impl App for Bully {
             waits: ElectionWaits::default(),
             broken: spec.variant == "broken-lower-wins",
         };
-        run_election(spec, actor, 4 * self.horizon(spec) + 400_000)
+        run_election(spec, actor, spec.ops, 2 * self.horizon(spec) + 60_000)
     }
     fn check(&self, variant: &'static str) -> Option<CheckSummary> {
         Some(check::bully(3, variant))
@@ -242,7 +259,7 @@ impl App for Ring {
             waits: ElectionWaits::default(),
             broken: spec.variant == "broken-no-compare",
         };
-        run_election(spec, actor, 4 * self.horizon(spec) + 400_000)
+        run_election(spec, actor, spec.ops, 2 * self.horizon(spec) + 60_000)
     }
     fn check(&self, variant: &'static str) -> Option<CheckSummary> {
         Some(check::ring(3, variant))

@@ -22,8 +22,10 @@
 //! at start-up, each later one by the leader stepping down after `reign` (it
 //! starts the next epoch's election itself, and wins it: the point is the
 //! cost); a recovering process starts one at start-up, above the epoch it
-//! saved. A process is finished when it believes a leader for an epoch `>=
-//! ops` and its belief held still for `settle`.
+//! saved. A process is settled when it believes a leader for an epoch `>=
+//! ops` and its belief held still for `settle`. A follower that hears a
+//! leader lower than itself (a healed partition, or itself back from a crash)
+//! takes over with an election at the next epoch, as the bully does.
 //!
 //! **Guarantees**: the highest live id is elected, and once messages settle
 //! every live process believes it, one leader per epoch (an `Elected` of an
@@ -123,7 +125,15 @@ impl RingElection {
 
     fn pass(&self, me: Id, s: &mut RingState, hop: Hop, o: &mut Out<Self>) {
         let to = self.successor(me, s, me);
-        self.send_hop(s, to, hop, o);
+        if to == me {
+            // Every other process taken for dead: a candidacy becomes this
+            // process's own, and comes home at once; an Elected is done.
+            if let Hop::Elect { epoch, .. } = hop {
+                self.hop(me, s, Hop::Elect { epoch, candidate: usize::from(me) as u32 }, o);
+            }
+        } else {
+            self.send_hop(s, to, hop, o);
+        }
     }
 
     fn send_hop(&self, s: &mut RingState, to: Id, hop: Hop, o: &mut Out<Self>) {
@@ -191,7 +201,11 @@ impl RingElection {
                 }
             }
             Hop::Elected { epoch, leader } => {
-                if leader != mine {
+                if leader < mine && !self.broken {
+                    // A lower leader announced past this live process (it
+                    // was cut off or down during the election): take over.
+                    self.start(me, s, epoch.max(s.epoch) + 1, o);
+                } else if leader != mine {
                     if s.leader != Some(Id::from(leader as usize)) || epoch > s.epoch {
                         self.adopt(me, s, epoch, Id::from(leader as usize), o);
                     }
@@ -243,7 +257,13 @@ impl Actor for RingElection {
                 }
             }
             RingMsg::Alive { epoch } => {
-                if epoch > s.epoch || (epoch == s.epoch && s.leader.is_none()) {
+                let better = s.leader.is_none_or(|l| src > l);
+                if src < id && epoch >= s.epoch && s.leader != Some(src) {
+                    // A lower leader (two sides of a healed partition, or
+                    // this process back from a crash): take over, as the
+                    // bully does.
+                    self.start(id, s, epoch + 1, o);
+                } else if epoch > s.epoch || (epoch == s.epoch && better) {
                     self.adopt(id, s, epoch, src, o);
                 } else if epoch == s.epoch && s.leader == Some(src) {
                     o.set_timer(RingTimer::Lease, cycles(self.waits.lease.clone()));
@@ -265,8 +285,7 @@ impl Actor for RingElection {
                     if next != id {
                         self.send_hop(s, next, hop, o);
                     } else {
-                        // Alone on the ring: the hop comes home.
-                        self.hop(id, s, hop, o);
+                        self.pass(id, s, hop, o);
                     }
                 }
             }
@@ -288,11 +307,15 @@ impl Settle for RingState {
     fn belief(&self) -> Belief {
         Belief { epoch: self.epoch, leader: self.leader.map(usize::from), settled: self.settled }
     }
+    fn numbered(&self) -> u32 {
+        self.seq
+    }
 }
 
 impl OnCore for RingElection {
-    fn finished(&self, s: &RingState) -> bool {
-        s.settled && s.leader.is_some() && s.epoch >= self.ops as u64
+    /// Never: the run goes to its deadline (see `election`'s notes).
+    fn finished(&self, _s: &RingState) -> bool {
+        false
     }
 
     fn notes(&self, before: Option<&RingState>, after: &RingState, notes: &mut Vec<Note>) {
