@@ -183,3 +183,34 @@ fn a_window_and_a_cap_bound_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--timeline-window"));
 }
+
+#[test]
+fn a_miss_lists_only_its_own_lines_states() {
+    // Core 0 writes line A (0x1000), then, 200 cycles after that store
+    // completes (~120 cycles, a cold miss), misses on line B (0x2000): a cold
+    // miss of ~120 cycles, in flight from ~320 to ~440. Core 1 writes A at
+    // cycle 350, so the directory forwards its GetM to core 0 while core 0's
+    // miss on B waits: core 0's copy of A goes M → I in that window. The B
+    // slice must show B's own states only: I → IM_AD → M.
+    let trace = scratch("own-line.csv");
+    std::fs::write(
+        &trace,
+        "core,op,addr,size,gap,value,expected\n0,W,0x1000,8,0,,\n0,W,0x2000,8,200,,\n1,W,0x1000,8,350,,\n",
+    )
+    .unwrap();
+    let file = scratch("own-line.json");
+    let out = cohsim(&["run", trace.to_str().unwrap(), "--json", "-q", "--timeline", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = check_structure(&file);
+    let b: Vec<&Value> = x_named(&events, 1, "store").into_iter().filter(|e| e["tid"] == 0).collect();
+    let b: Vec<&&Value> = b.iter().filter(|e| e["name"].as_str().unwrap().ends_with("0x2000")).collect();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0]["args"]["states"], "I → IM_AD → M");
+    // And the forward did reach core 0 during that miss (else the test proves nothing):
+    // core 0's A went M → I, seen as the directory's GetM from core 1 on A before B completed.
+    let b_end = b[0]["ts"].as_f64().unwrap() + b[0]["dur"].as_f64().unwrap();
+    let fwd = events.iter().any(|e| {
+        e["ph"] == "i" && e["name"] == "GetM" && e["args"]["line"] == "0x1000" && e["ts"].as_f64().unwrap() < b_end
+    });
+    assert!(fwd, "core 1's GetM on A did not come during the miss on B");
+}

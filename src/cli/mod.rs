@@ -14,6 +14,7 @@ mod mutex;
 mod record;
 mod run;
 mod stress;
+mod sweep;
 mod table;
 
 use std::io::{self, Write};
@@ -74,6 +75,8 @@ pub enum Command {
     C2c(c2c::C2cArgs),
     /// Record a real program's memory accesses under valgrind, one core per thread.
     Record(record::RecordArgs),
+    /// Run a grid of experiments (a TOML file) on this machine's cores or as a Slurm job array.
+    Sweep(sweep::SweepArgs),
 }
 
 /// An error and its causes in one line, each cause once: most errors already
@@ -114,6 +117,7 @@ pub fn main() -> i32 {
         Command::App(a) => app::run(a),
         Command::Record(a) => record::run(a),
         Command::C2c(a) => c2c::run(a),
+        Command::Sweep(a) => sweep::run(a),
     };
     match result {
         Ok(code) => code,

@@ -79,6 +79,8 @@ impl Default for TimelineSpec {
 struct Open {
     at: Cycle,
     name: String,
+    /// The byte address missed on: only its line's transitions are the miss's.
+    addr: u64,
     states: Vec<&'static str>,
 }
 
@@ -350,7 +352,7 @@ impl Observer for Timeline {
         self.flush_hits(c);
         let kind = if miss { "miss" } else { "upgrade" };
         let name = format!("{} {kind} {:#x}", op_name(access.op), access.addr);
-        self.misses[c] = Some(Open { at, name, states: Vec::new() });
+        self.misses[c] = Some(Open { at, name, addr: access.addr, states: Vec::new() });
     }
 
     fn notes(&mut self, cycle: Cycle, notes: &[Note], view: View) -> Result<(), Finding> {
@@ -359,8 +361,12 @@ impl Observer for Timeline {
         let mut completed: smallvec::SmallVec<[u16; 2]> = smallvec::SmallVec::new();
         for n in notes {
             match *n {
-                Note::L1Transition { core, from, to, .. } => {
-                    if let Some(o) = self.misses[core as usize].as_mut() {
+                Note::L1Transition { core, line, from, to, .. } => {
+                    // A core's other lines change too while its miss waits
+                    // (an eviction, a forwarded request): not this miss's states.
+                    if let Some(o) = self.misses[core as usize].as_mut()
+                        && o.addr / view.line_bytes == line
+                    {
                         if o.states.is_empty() {
                             o.states.push(from.name());
                         }
