@@ -228,3 +228,50 @@ fn bad_grids_name_the_place_and_run_nothing() {
     let e = rejected("shard-zero", "", &["--shard", "0/2"]);
     assert!(e.contains("--shard \"0/2\""), "{e}");
 }
+
+#[test]
+fn a_killed_sweep_leaves_only_whole_records_and_resume_runs_the_rest() {
+    let dir = scratch("killed");
+    let trace = dir.join("t.csv");
+    let g = cohsim(&["gen", "uniform-random", "--cores", "4", "--ops", "20000", "-o", trace.to_str().unwrap()]);
+    assert!(g.status.success());
+    let grid = dir.join("grid.toml");
+    std::fs::write(
+        &grid,
+        "[sweep]\ncommand = \"run\"\ninputs = [\"t.csv\"]\nout = \"out\"\n[axes]\nseed = [1, 2, 3, 4, 5, 6, 7, 8]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(COHSIM)
+        .args(["sweep", grid.to_str().unwrap(), "--quiet", "--jobs", "1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let cells = dir.join("out/cells");
+    let records =
+        || std::fs::read_dir(&cells).map(|d| d.filter_map(Result::ok).collect::<Vec<_>>()).unwrap_or_default();
+    let start = std::time::Instant::now();
+    while records().iter().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count() < 2 {
+        assert!(start.elapsed().as_secs() < 120, "no record after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Every file named like a record parses as one (temporary files start with a dot).
+    let done: Vec<String> = records()
+        .into_iter()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    for name in &done {
+        let r = json(&cells.join(name));
+        assert_eq!(r["status"], "ok", "{name}");
+    }
+    if done.len() == 8 {
+        eprintln!("the sweep ended before it was killed: nothing left to resume");
+        return;
+    }
+    let o = cohsim(&["sweep", grid.to_str().unwrap(), "--quiet", "--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let want = format!("8 cells: {} ran (0 failed), {} done before", 8 - done.len(), done.len());
+    assert!(stderr(&o).contains(&want), "{}\nwanted: {want}", stderr(&o));
+}
