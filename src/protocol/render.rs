@@ -5,7 +5,7 @@ use super::Protocol;
 use super::dir_table::{self, DirEvent, DirState};
 use super::l1_table::{self, L1Event, L1State};
 
-fn cell<A: Copy, S: Copy + PartialEq>(
+pub(crate) fn cell<A: Copy, S: Copy + PartialEq>(
     actions: &[A],
     next: Option<S>,
     name: fn(A) -> &'static str,
@@ -28,7 +28,7 @@ fn cell<A: Copy, S: Copy + PartialEq>(
 
 /// A table with a row per state and a column per event that occurs in `protocol`;
 /// `cell` renders one (state, event) pair, `None` when the pair has no row.
-fn table<S: Copy, E: Copy>(
+pub(crate) fn table<S: Copy, E: Copy>(
     title: String,
     states: &[S],
     events: &[E],
