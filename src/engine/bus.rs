@@ -81,6 +81,10 @@ pub struct BusSimulator<O: Observer = Observers> {
     max_cycles: Cycle,
     /// An ordered request is being handed to every controller.
     broadcasting: bool,
+    /// Stress testing: a random delay (at most `RunOptions::jitter` cycles)
+    /// added to when each request is ready for the bus and each line for the
+    /// data bus, so requests and data meet in ever other orders.
+    jitter: Option<(Cycle, crate::rng::SplitMix64)>,
 }
 
 impl BusSimulator<Observers> {
@@ -140,6 +144,7 @@ impl<O: Observer> BusSimulator<O> {
             now: 0,
             max_cycles: opts.max_cycles.unwrap_or(Cycle::MAX),
             broadcasting: false,
+            jitter: opts.jitter.map(|max| (max, crate::rng::SplitMix64::new(cfg.seed ^ 0x005E_ED0F_B005))),
             cfg,
         }
     }
@@ -455,6 +460,7 @@ impl<O: Observer> BusSimulator<O> {
                 _ => {}
             }
         }
+        let at = at + self.jitter();
         let mut msgs = std::mem::take(&mut self.outbox.msgs);
         let mut transfer: SmallVec<[Msg; 2]> = SmallVec::new();
         for msg in msgs.drain(..) {
@@ -474,6 +480,13 @@ impl<O: Observer> BusSimulator<O> {
         }
         self.outbox.msgs = msgs;
         Ok(())
+    }
+
+    fn jitter(&mut self) -> Cycle {
+        match &mut self.jitter {
+            Some((max, rng)) => rng.below(*max + 1),
+            None => 0,
+        }
     }
 
     fn watchdog(&self) -> Result<(), SimError> {
