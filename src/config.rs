@@ -346,7 +346,10 @@ impl SystemConfig {
         if self.directory.slices != 1 {
             return Err(err(
                 "directory.slices",
-                format!("{} slices make no sense with interconnect = bus: a snooping bus has no directory", self.directory.slices),
+                format!(
+                    "{} slices make no sense with interconnect = bus: a snooping bus has no directory",
+                    self.directory.slices
+                ),
             ));
         }
         let bus = &self.bus;
@@ -433,6 +436,36 @@ mod tests {
         assert_eq!(c.validate().unwrap_err().setting, "cores");
         c.cores = 0;
         assert_eq!(c.validate().unwrap_err().setting, "cores");
+    }
+
+    #[test]
+    fn a_bus_refuses_settings_that_make_no_sense_by_name() {
+        let bus = |f: fn(&mut SystemConfig)| {
+            let mut c = SystemConfig::default();
+            c.network.interconnect = Interconnect::Bus;
+            f(&mut c);
+            c.validate().map_err(|e| e.setting)
+        };
+        assert_eq!(bus(|_| {}), Ok(()));
+        assert_eq!(bus(|c| c.network.topology = Topology::Mesh), Err("network.topology".into()));
+        assert_eq!(bus(|c| c.network.topology = Topology::Ring), Err("network.topology".into()));
+        assert_eq!(bus(|c| c.directory.slices = 2), Err("directory.slices".into()));
+        assert_eq!(bus(|c| c.bus.address_cycles = 0), Err("bus.address_cycles".into()));
+        assert_eq!(bus(|c| c.bus.cycles_per_word = 0), Err("bus.cycles_per_word".into()));
+        assert_eq!(bus(|c| c.bus.word_bytes = 12), Err("bus.word_bytes".into()));
+        assert_eq!(bus(|c| c.bus.word_bytes = 128), Err("bus.word_bytes".into()));
+        // The network ignores the bus's settings and the bus the network's.
+        let mut c = SystemConfig::default();
+        c.network.topology = Topology::Mesh;
+        c.bus.word_bytes = 12;
+        assert_eq!(c.validate(), Ok(()));
+        // 64-byte lines over an 8-byte bus at 1 cycle a word: 8 cycles; 32-byte
+        // lines over 4-byte words at 2 cycles a word: 16.
+        assert_eq!(BusConfig::default().data_cycles(64), 8);
+        assert_eq!(BusConfig { address_cycles: 1, word_bytes: 4, cycles_per_word: 2 }.data_cycles(32), 16);
+        let t = SystemConfig::from_toml("[network]\ninterconnect = \"bus\"\n[bus]\ncycles_per_word = 2\n").unwrap();
+        assert_eq!((t.network.interconnect, t.bus.cycles_per_word), (Interconnect::Bus, 2));
+        assert_eq!(SystemConfig::from_toml(&t.to_toml()).unwrap(), t);
     }
 
     #[test]

@@ -215,8 +215,35 @@ fn settings_that_make_no_sense_on_a_bus_are_refused_by_name() {
 
 #[test]
 fn compare_puts_mesi_and_moesi_on_the_bus_side_by_side() {
-    let out = cohsim(&["compare", "--protocols", "mesi,moesi", "--interconnect", "bus", "--check", "-q", "traces/migratory.csv"]);
+    let out = cohsim(&[
+        "compare",
+        "--protocols",
+        "mesi,moesi",
+        "--interconnect",
+        "bus",
+        "--check",
+        "-q",
+        "traces/migratory.csv",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("mesi") && text.contains("moesi"), "{text}");
+}
+
+#[test]
+fn cohsim_table_prints_the_snooping_tables_from_the_rows_that_run() {
+    let out = cohsim(&["table", "moesi"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("### MOESI snooping cache controller (bus)"), "{text}");
+    assert!(text.contains("### MOESI memory controller (bus)"), "{text}");
+    // Rows the protocol has: O answers a GetS itself; IS_D turns IS_D_I on a
+    // later GetM; memory waits for the owner's write-back.
+    assert!(text.contains("| OM_A |"), "{text}");
+    assert!(text.contains("| IS_D_I |"), "{text}");
+    assert!(text.contains("| IorS_D |"), "{text}");
+    // MSI has no E or O rows.
+    let msi = String::from_utf8_lossy(&cohsim(&["table", "msi"]).stdout).to_string();
+    let bus = &msi[msi.find("snooping cache").unwrap()..];
+    assert!(!bus.contains("| E |") && !bus.contains("| O |") && !bus.contains("IE_D"), "{bus}");
 }

@@ -6,8 +6,8 @@ use clap::Args;
 
 use super::common::{parse_interconnect, parse_protocol, parse_topology};
 use crate::config::Interconnect;
-use crate::model::network::Topology;
 use crate::config::MAX_CORES;
+use crate::model::network::Topology;
 use crate::verify::stress::{StressOptions, run_batch};
 
 #[derive(Args, Debug)]

@@ -216,11 +216,10 @@ impl<O: Observer> BusSimulator<O> {
                 Some(a) => a,
                 None => match fe.next(c, time)? {
                     Step::Access { gap, access, .. } => {
-                        time = time.checked_add(gap).filter(|&t| t < super::MAX_TIME).ok_or(SimError::TimeOverflow {
-                            core: c,
-                            cycle: time,
-                            gap,
-                        })?;
+                        time = time
+                            .checked_add(gap)
+                            .filter(|&t| t < super::MAX_TIME)
+                            .ok_or(SimError::TimeOverflow { core: c, cycle: time, gap })?;
                         self.stats.cores[c].compute_cycles += gap;
                         access
                     }

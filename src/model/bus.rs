@@ -76,9 +76,8 @@ impl Bus {
             return None;
         }
         let n = self.queues.len();
-        let winner = (1..=n)
-            .map(|i| (self.last + i) % n)
-            .find(|&c| self.queues[c].front().is_some_and(|&(t, _)| t <= now))?;
+        let winner =
+            (1..=n).map(|i| (self.last + i) % n).find(|&c| self.queues[c].front().is_some_and(|&(t, _)| t <= now))?;
         let (ready, msg) = self.queues[winner].pop_front().expect("found");
         self.last = winner;
         self.addr_free = now + self.address_cycles;

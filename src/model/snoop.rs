@@ -316,14 +316,7 @@ impl SnoopCache<'_> {
             self.l1.array.set_dirty(idx, true);
         }
         self.l1.array.touch(idx);
-        out.notes.push(Note::Performed {
-            core: self.me(),
-            addr: access.addr,
-            op: access.op,
-            loaded,
-            stored,
-            windowed,
-        });
+        out.notes.push(Note::Performed { core: self.me(), addr: access.addr, op: access.op, loaded, stored, windowed });
         (loaded, stored)
     }
 

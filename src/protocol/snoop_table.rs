@@ -196,7 +196,20 @@ pub enum SnoopEvent {
 impl SnoopEvent {
     pub const ALL: [SnoopEvent; 12] = {
         use SnoopEvent::*;
-        [Load, Store, Replacement, OwnGetS, OwnGetSAlone, OwnGetM, OwnPutM, OtherGetS, OtherGetM, OtherPutM, Data, ExclusiveData]
+        [
+            Load,
+            Store,
+            Replacement,
+            OwnGetS,
+            OwnGetSAlone,
+            OwnGetM,
+            OwnPutM,
+            OtherGetS,
+            OtherGetM,
+            OtherPutM,
+            Data,
+            ExclusiveData,
+        ]
     };
 
     pub fn name(self) -> &'static str {
