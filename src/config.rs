@@ -132,6 +132,9 @@ impl Default for MemoryConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkConfig {
+    /// `network` (point-to-point messages to a directory) or `bus` (a snooping
+    /// bus: see `model::bus`).
+    pub interconnect: Interconnect,
     pub topology: Topology,
     pub hop_latency: Cycle,
     pub link_bytes: u32,
@@ -140,7 +143,65 @@ pub struct NetworkConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        NetworkConfig { topology: Topology::Crossbar, hop_latency: 2, link_bytes: 16, local_latency: 1 }
+        NetworkConfig {
+            interconnect: Interconnect::Network,
+            topology: Topology::Crossbar,
+            hop_latency: 2,
+            link_bytes: 16,
+            local_latency: 1,
+        }
+    }
+}
+
+/// How the caches reach each other and memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interconnect {
+    /// Point-to-point messages through the network to directory slices.
+    #[default]
+    Network,
+    /// A totally ordered, split-transaction snooping bus (no directory).
+    Bus,
+}
+
+impl Interconnect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Interconnect::Network => "network",
+            Interconnect::Bus => "bus",
+        }
+    }
+
+    /// `network` or `bus`, in any case.
+    pub fn parse(s: &str) -> Option<Interconnect> {
+        [Interconnect::Network, Interconnect::Bus].into_iter().find(|i| i.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The snooping bus (`network.interconnect = "bus"`): its address bus orders
+/// requests, its data bus carries lines. Ignored on the network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// Cycles a request holds the address bus (arbitration won to the next grant).
+    pub address_cycles: Cycle,
+    /// Bytes the data bus moves per beat (its width: a bus word).
+    pub word_bytes: u32,
+    /// Cycles per bus word: a line holds the data bus for
+    /// `line / word_bytes * cycles_per_word` cycles.
+    pub cycles_per_word: Cycle,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig { address_cycles: 2, word_bytes: 8, cycles_per_word: 1 }
+    }
+}
+
+impl BusConfig {
+    /// Cycles one line holds the data bus.
+    pub fn data_cycles(&self, line_bytes: u32) -> Cycle {
+        (line_bytes / self.word_bytes) as Cycle * self.cycles_per_word
     }
 }
 
@@ -156,6 +217,7 @@ pub struct SystemConfig {
     pub directory: DirectoryConfig,
     pub memory: MemoryConfig,
     pub network: NetworkConfig,
+    pub bus: BusConfig,
 }
 
 impl Default for SystemConfig {
@@ -169,6 +231,7 @@ impl Default for SystemConfig {
             directory: DirectoryConfig::default(),
             memory: MemoryConfig::default(),
             network: NetworkConfig::default(),
+            bus: BusConfig::default(),
         }
     }
 }
@@ -261,6 +324,48 @@ impl SystemConfig {
         if self.watchdog_cycles == 0 {
             return Err(err("watchdog_cycles", "must be at least 1"));
         }
+        if self.network.interconnect == Interconnect::Bus {
+            self.validate_bus()?;
+        }
+        Ok(())
+    }
+
+    /// The rules a snooping bus adds: one shared medium, no directory slices.
+    fn validate_bus(&self) -> Result<(), ConfigError> {
+        let topology = self.network.topology;
+        if topology != Topology::Crossbar {
+            return Err(err(
+                "network.topology",
+                format!(
+                    "{} makes no sense with interconnect = bus: the bus is one shared medium every cache snoops \
+                     (leave the topology at crossbar, or use interconnect = network)",
+                    topology.name()
+                ),
+            ));
+        }
+        if self.directory.slices != 1 {
+            return Err(err(
+                "directory.slices",
+                format!(
+                    "{} slices make no sense with interconnect = bus: a snooping bus has no directory",
+                    self.directory.slices
+                ),
+            ));
+        }
+        let bus = &self.bus;
+        if bus.address_cycles == 0 {
+            return Err(err("bus.address_cycles", "must be at least 1 cycle"));
+        }
+        if bus.cycles_per_word == 0 {
+            return Err(err("bus.cycles_per_word", "must be at least 1 cycle"));
+        }
+        power_of_two("bus.word_bytes", bus.word_bytes as u64)?;
+        if bus.word_bytes > self.l1.line {
+            return Err(err(
+                "bus.word_bytes",
+                format!("{} bytes is wider than the {}-byte line", bus.word_bytes, self.l1.line),
+            ));
+        }
         Ok(())
     }
 }
@@ -331,6 +436,36 @@ mod tests {
         assert_eq!(c.validate().unwrap_err().setting, "cores");
         c.cores = 0;
         assert_eq!(c.validate().unwrap_err().setting, "cores");
+    }
+
+    #[test]
+    fn a_bus_refuses_settings_that_make_no_sense_by_name() {
+        let bus = |f: fn(&mut SystemConfig)| {
+            let mut c = SystemConfig::default();
+            c.network.interconnect = Interconnect::Bus;
+            f(&mut c);
+            c.validate().map_err(|e| e.setting)
+        };
+        assert_eq!(bus(|_| {}), Ok(()));
+        assert_eq!(bus(|c| c.network.topology = Topology::Mesh), Err("network.topology".into()));
+        assert_eq!(bus(|c| c.network.topology = Topology::Ring), Err("network.topology".into()));
+        assert_eq!(bus(|c| c.directory.slices = 2), Err("directory.slices".into()));
+        assert_eq!(bus(|c| c.bus.address_cycles = 0), Err("bus.address_cycles".into()));
+        assert_eq!(bus(|c| c.bus.cycles_per_word = 0), Err("bus.cycles_per_word".into()));
+        assert_eq!(bus(|c| c.bus.word_bytes = 12), Err("bus.word_bytes".into()));
+        assert_eq!(bus(|c| c.bus.word_bytes = 128), Err("bus.word_bytes".into()));
+        // The network ignores the bus's settings and the bus the network's.
+        let mut c = SystemConfig::default();
+        c.network.topology = Topology::Mesh;
+        c.bus.word_bytes = 12;
+        assert_eq!(c.validate(), Ok(()));
+        // 64-byte lines over an 8-byte bus at 1 cycle a word: 8 cycles; 32-byte
+        // lines over 4-byte words at 2 cycles a word: 16.
+        assert_eq!(BusConfig::default().data_cycles(64), 8);
+        assert_eq!(BusConfig { address_cycles: 1, word_bytes: 4, cycles_per_word: 2 }.data_cycles(32), 16);
+        let t = SystemConfig::from_toml("[network]\ninterconnect = \"bus\"\n[bus]\ncycles_per_word = 2\n").unwrap();
+        assert_eq!((t.network.interconnect, t.bus.cycles_per_word), (Interconnect::Bus, 2));
+        assert_eq!(SystemConfig::from_toml(&t.to_toml()).unwrap(), t);
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct MachineArgs {
     /// Directory slices, interleaved by line address.
     #[arg(long)]
     pub dir_slices: Option<usize>,
+    /// network (messages to a directory) or bus (a snooping bus).
+    #[arg(long, value_name = "network|bus")]
+    pub interconnect: Option<String>,
     /// Drop clean shared lines without a PutS.
     #[arg(long)]
     pub silent_evict: bool,
@@ -176,6 +179,9 @@ pub fn machine_config(m: &MachineArgs, protocol: Option<Protocol>) -> Result<Sys
     if let Some(s) = m.dir_slices {
         cfg.directory.slices = s;
     }
+    if let Some(i) = &m.interconnect {
+        cfg.network.interconnect = parse_interconnect(i)?;
+    }
     if m.silent_evict {
         cfg.l1.silent_evict = true;
     }
@@ -198,6 +204,12 @@ pub fn parse_protocol(s: &str, flag: &str) -> Result<Protocol> {
 /// A `--topology` value as every command reads it.
 pub fn parse_topology(s: &str) -> Result<Topology> {
     Topology::parse(s).ok_or_else(|| anyhow!("--topology: unknown topology {s:?}: expected crossbar, ring or mesh"))
+}
+
+/// An `--interconnect` value as every command reads it.
+pub fn parse_interconnect(s: &str) -> Result<crate::config::Interconnect> {
+    crate::config::Interconnect::parse(s)
+        .ok_or_else(|| anyhow!("--interconnect: unknown interconnect {s:?}: expected network or bus"))
 }
 
 /// Open the trace and fix the core count from it.

@@ -4,8 +4,10 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::common::{parse_protocol, parse_topology};
+use super::common::{parse_interconnect, parse_protocol, parse_topology};
+use crate::config::Interconnect;
 use crate::config::MAX_CORES;
+use crate::model::network::Topology;
 use crate::verify::stress::{StressOptions, run_batch};
 
 #[derive(Args, Debug)]
@@ -35,6 +37,9 @@ pub struct StressArgs {
     /// List the table rows no seed exercised.
     #[arg(long)]
     pub coverage: bool,
+    /// network (directory protocols) or bus (snooping protocols).
+    #[arg(long, default_value = "network", value_name = "network|bus")]
+    pub interconnect: String,
     /// Worker threads (seeds are split among them; results do not depend on it).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -46,6 +51,13 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--cores: {} is outside 1..={MAX_CORES}", a.cores);
     }
     let topology = a.topology.as_deref().map(parse_topology).transpose()?;
+    let interconnect = parse_interconnect(&a.interconnect)?;
+    if interconnect == Interconnect::Bus && topology.is_some_and(|t| t != Topology::Crossbar) {
+        anyhow::bail!(
+            "--topology: {} makes no sense with --interconnect bus: the bus is one shared medium every cache snoops",
+            a.topology.as_deref().unwrap_or_default()
+        );
+    }
     let opts = StressOptions {
         protocol,
         cores: a.cores,
@@ -54,6 +66,7 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         silent_evict: a.silent_evict,
         jitter: a.jitter,
         mutation: None,
+        interconnect,
     };
     let t0 = Instant::now();
     let sum = run_batch(&opts, a.seed_start, a.seeds, a.threads);
@@ -67,7 +80,10 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         a.cores,
         a.seed_start,
         a.seed_start + a.seeds,
-        a.topology.as_deref().unwrap_or("crossbar/ring/mesh by seed"),
+        match interconnect {
+            Interconnect::Bus => "bus",
+            Interconnect::Network => a.topology.as_deref().unwrap_or("crossbar/ring/mesh by seed"),
+        },
         sum.passed,
         sum.failures.len(),
         sum.operations,

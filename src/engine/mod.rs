@@ -27,6 +27,7 @@
 //! - `queue`: the event queues.
 
 mod ahead;
+pub mod bus;
 pub mod counters;
 mod diagnostics;
 mod dispatch;

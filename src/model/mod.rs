@@ -6,12 +6,14 @@
 //! outside world goes into the `Outbox`, which the timed engine (simulation) or the
 //! untimed explorer (model checking) drains.
 
+pub mod bus;
 pub mod cache;
 pub mod directory;
 pub mod l1;
 pub mod msg;
 pub mod network;
 pub mod sharers;
+pub mod snoop;
 
 pub use msg::{LineAddr, LineData, Msg, MsgKind, NodeId, Primitive, Tags, Vnet};
 pub use sharers::SharerSet;

@@ -28,6 +28,7 @@ pub mod dir_table;
 pub mod l1_table;
 pub mod mutation;
 pub mod render;
+pub mod snoop_table;
 
 use std::fmt;
 use std::str::FromStr;

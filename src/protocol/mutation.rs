@@ -47,9 +47,16 @@ pub enum Mutation {
     /// L1 fast path: a store hit that upgrades E to M silently leaves the line
     /// clean, so its data is never written back.
     SilentUpgradeStaysClean,
+    /// Snooping bus (`snoop_table::mutated_row`): a cache in S ignores another
+    /// cache's GetM ordered on the bus, so its stale copy outlives the new writer.
+    SnoopIgnoresGetM,
 }
 
 impl Mutation {
+    /// The snooping bus's mutations (apart from `ALL`, the directory machine's:
+    /// they are checked on the bus).
+    pub const SNOOP: [Mutation; 1] = [Mutation::SnoopIgnoresGetM];
+
     pub const ALL: [Mutation; 15] = [
         Mutation::SkipInvAck,
         Mutation::ForwardToWrongOwner,

@@ -10,7 +10,7 @@
 //! (drop chunks, then single operations, keep what still fails) and prints the
 //! shortest failing program it found with the seed that replays it.
 
-use crate::config::{ByteSize, SystemConfig};
+use crate::config::{ByteSize, Interconnect, SystemConfig};
 use crate::engine::{Frontend, FrontendError, RunOptions, SimError, Simulator, Step};
 use crate::model::network::{Cycle, Topology};
 use crate::model::{Access, MemOp};
@@ -29,6 +29,8 @@ pub struct StressOptions {
     pub jitter: u64,
     /// A deliberate protocol bug: the tester should catch it.
     pub mutation: Option<crate::model::Mutation>,
+    /// The network (directory protocols) or the snooping bus.
+    pub interconnect: Interconnect,
 }
 
 impl Default for StressOptions {
@@ -41,6 +43,7 @@ impl Default for StressOptions {
             silent_evict: false,
             jitter: 40,
             mutation: None,
+            interconnect: Interconnect::Network,
         }
     }
 }
@@ -71,6 +74,12 @@ pub fn stress_config(opts: &StressOptions, seed: u64) -> SystemConfig {
         _ => Topology::Mesh,
     });
     cfg.directory.slices = if opts.cores >= 2 && seed % 2 == 1 { 2 } else { 1 };
+    if opts.interconnect == Interconnect::Bus {
+        // One bus, one memory: no topology to rotate, no slices.
+        cfg.network.interconnect = Interconnect::Bus;
+        cfg.network.topology = Topology::Crossbar;
+        cfg.directory.slices = 1;
+    }
     cfg
 }
 
@@ -136,6 +145,22 @@ pub fn run_programs(opts: &StressOptions, seed: u64, programs: &[Program]) -> Re
     Ok(sim)
 }
 
+/// Run one seed's programs on whichever interconnect `opts` names: the
+/// statistics, or the failure's report.
+pub fn run_stats(opts: &StressOptions, seed: u64, programs: &[Program]) -> Result<crate::stats::Stats, SimError> {
+    if opts.interconnect == Interconnect::Network {
+        return run_programs(opts, seed, programs).map(|sim| sim.stats);
+    }
+    let cfg = stress_config(opts, seed);
+    let cores = cfg.cores;
+    let run = RunOptions { jitter: Some(opts.jitter), mutation: opts.mutation, ..Default::default() };
+    let mut sim = crate::engine::bus::BusSimulator::new(cfg, run);
+    sim.observe(Box::new(super::invariants::Checker::new(cores)));
+    let mut fe = Replay { programs: programs.to_vec(), next: vec![0; programs.len()] };
+    sim.run(&mut fe)?;
+    Ok(sim.stats)
+}
+
 /// A failing seed, shrunk.
 #[derive(Debug)]
 pub struct Failure {
@@ -162,7 +187,7 @@ impl std::fmt::Display for Failure {
 /// Run a seed; on failure shrink it.
 pub fn run_seed(opts: &StressOptions, seed: u64) -> Result<(), Box<Failure>> {
     let progs = programs(opts, seed);
-    let Err(first) = run_programs(opts, seed, &progs) else {
+    let Err(first) = run_stats(opts, seed, &progs) else {
         return Ok(());
     };
     let original_ops = progs.iter().map(Vec::len).sum();
@@ -183,7 +208,7 @@ fn shrink(opts: &StressOptions, seed: u64, mut progs: Vec<Program>, mut error: S
                 let end = (start + chunk).min(trial[core].len());
                 trial[core].drain(start..end);
                 budget -= 1;
-                match run_programs(opts, seed, &trial) {
+                match run_stats(opts, seed, &trial) {
                     Err(e) => {
                         progs = trial;
                         error = e.to_string();
@@ -277,13 +302,12 @@ pub fn run_batch(opts: &StressOptions, start: u64, count: u64, threads: usize) -
                     let mut seed = start + t;
                     while seed < start + count {
                         let progs = programs(opts, seed);
-                        match run_programs(opts, seed, &progs) {
-                            Ok(sim) => {
+                        match run_stats(opts, seed, &progs) {
+                            Ok(stats) => {
                                 sum.passed += 1;
-                                sum.operations +=
-                                    sim.stats.totals().loads + sim.stats.totals().stores + sim.stats.totals().atomics;
-                                sum.messages += sim.stats.total_messages();
-                                sum.absorb(&sim.stats);
+                                sum.operations += stats.totals().loads + stats.totals().stores + stats.totals().atomics;
+                                sum.messages += stats.total_messages();
+                                sum.absorb(&stats);
                             }
                             Err(_) => {
                                 if let Err(f) = run_seed(opts, seed) {

@@ -1,0 +1,249 @@
+//! The snooping bus (`--interconnect bus`): one core sees the network's hits and
+//! misses, miss latencies and bus contention derived by hand, the random tester
+//! passes all three protocols and catches a snooper that ignores a GetM, and bad
+//! settings are refused naming the setting (exit 2).
+
+use std::process::{Command, Output};
+
+use cohsim::config::{Interconnect, SystemConfig};
+use cohsim::engine::bus::BusSimulator;
+use cohsim::engine::{Frontend, FrontendError, RunOptions, Step};
+use cohsim::model::network::Cycle;
+use cohsim::model::{Access, MemOp, Mutation};
+use cohsim::protocol::Protocol;
+use cohsim::verify::invariants::Checker;
+use cohsim::verify::stress::{StressOptions, programs, run_stats};
+
+fn cohsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cohsim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+/// Each core's steps, in order.
+struct Script(Vec<Vec<Step>>);
+
+impl Frontend for Script {
+    fn next(&mut self, core: usize, _now: Cycle) -> Result<Step, FrontendError> {
+        Ok(if self.0[core].is_empty() { Step::Done } else { self.0[core].remove(0) })
+    }
+}
+
+fn load(gap: Cycle, addr: u64) -> Step {
+    Step::access(gap, Access { addr, op: MemOp::Load })
+}
+
+fn store(gap: Cycle, addr: u64, v: u64) -> Step {
+    Step::access(gap, Access { addr, op: MemOp::Store(v) })
+}
+
+fn bus_machine(protocol: Protocol, cores: usize) -> BusSimulator {
+    let mut cfg = SystemConfig { protocol, cores, ..SystemConfig::default() };
+    cfg.network.interconnect = Interconnect::Bus;
+    cfg.validate().unwrap();
+    let mut sim = BusSimulator::new(cfg, RunOptions::default());
+    sim.observe(Box::new(Checker::new(cores)));
+    sim
+}
+
+#[test]
+fn one_miss_costs_what_the_parts_add_up_to() {
+    // The defaults: 1-cycle hits, 100-cycle DRAM, a 2-cycle address bus, a data
+    // bus 8 bytes wide at 1 cycle per word, 64-byte lines (8 beats). A load miss
+    // at cycle 0: tag check 1 → ready for the bus at 1, granted at once (ordered
+    // at 1) → memory reads DRAM: ready at 101 → the data bus, 8 cycles → the
+    // line arrives at 109 and the load completes then.
+    for protocol in Protocol::ALL {
+        let mut sim = bus_machine(protocol, 1);
+        sim.run(&mut Script(vec![vec![load(0, 0x40)]])).unwrap();
+        assert_eq!(sim.stats.cycles, 109, "{protocol}");
+        assert_eq!(sim.stats.cores[0].stall_cycles, 109, "{protocol}");
+        assert_eq!((sim.bus.grants, sim.bus.transfers), (1, 1), "{protocol}");
+    }
+}
+
+#[test]
+fn two_misses_at_once_wait_for_the_bus_and_memory() {
+    // Cores 0 and 1 miss on different lines at cycle 0. Both are ready at 1;
+    // round-robin grants core 0 at 1, core 1 at 3 (the address bus is held 2
+    // cycles). DRAM: core 0's read at 1 is ready at 101 and holds the channel
+    // 64/16 = 4 cycles (free at 5); core 1's read at 3 starts at 5, ready at 105.
+    // Data bus: core 0's line 101..109; core 1's, ready at 105, waits until 109
+    // and arrives at 117. Waits: address 2, memory 2, data 4.
+    let mut sim = bus_machine(Protocol::Mesi, 2);
+    sim.run(&mut Script(vec![vec![load(0, 0x40)], vec![load(0, 0x80)]])).unwrap();
+    assert_eq!(sim.stats.cores[0].stall_cycles, 109);
+    assert_eq!(sim.stats.cores[1].stall_cycles, 117);
+    assert_eq!((sim.bus.address_wait, sim.bus.data_wait), (2, 4));
+    assert_eq!(sim.stats.memory_queueing_cycles, 2);
+}
+
+#[test]
+fn an_owner_supplies_the_line_and_a_getm_invalidates_at_its_order_point() {
+    // Core 0 writes line 0x40 (M, after 109 cycles as above), then core 1 reads
+    // it at cycle 200: ready 201, ordered 201; core 0 (M) looks up its copy (1
+    // cycle) and sends the line: ready 202, on the data bus until 210. Core 1
+    // reads the value core 0 wrote. Under MOESI core 0 keeps it as O and memory
+    // is not written; under MSI/MESI memory takes the same transfer.
+    for protocol in Protocol::ALL {
+        let mut sim = bus_machine(protocol, 2);
+        sim.run(&mut Script(vec![vec![store(0, 0x40, 7)], vec![load(200, 0x40)]])).unwrap();
+        assert_eq!(sim.stats.cores[1].stall_cycles, 10, "{protocol}");
+        assert_eq!(sim.stats.mem_reads, 1, "{protocol}: only the first miss reads DRAM");
+        let owner = cohsim::model::snoop::state_of(&sim.l1s[0], &sim.sides[0], 1);
+        let want = if protocol == Protocol::Moesi { "O" } else { "S" };
+        assert_eq!(owner.name(), want, "{protocol}");
+        // MSI/MESI: the M → S transfer also writes the dirty line to DRAM.
+        let writes = if protocol == Protocol::Moesi { 0 } else { 1 };
+        assert_eq!(sim.stats.mem_writes, writes, "{protocol}");
+        // Core 1 now writes: its GetM invalidates core 0's copy where it is ordered.
+        sim.run(&mut Script(vec![vec![], vec![store(0, 0x40, 9)]])).unwrap();
+        let after = cohsim::model::snoop::state_of(&sim.l1s[0], &sim.sides[0], 1);
+        assert_eq!(after.name(), "I", "{protocol}");
+    }
+}
+
+/// The hit and miss counts of a bundled trace's first core, run alone.
+fn one_core_counts(trace: &str, protocol: &str, interconnect: &str) -> (u64, u64, u64) {
+    let text = std::fs::read_to_string(format!("{}/traces/{trace}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut lines = text.lines();
+    let mut one = String::from(lines.next().unwrap());
+    one.push('\n');
+    for l in lines.filter(|l| l.starts_with("0,")) {
+        one += l;
+        one.push('\n');
+    }
+    let dir = std::env::temp_dir().join(format!("cohsim-bus-{}-{trace}-{protocol}-{interconnect}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("one.csv");
+    std::fs::write(&path, one).unwrap();
+    let out = cohsim(&[
+        "run",
+        "--protocol",
+        protocol,
+        "--interconnect",
+        interconnect,
+        "--check",
+        "--json",
+        "-q",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &doc["totals"];
+    (t["hits"].as_u64().unwrap(), t["misses"].as_u64().unwrap(), t["upgrades"].as_u64().unwrap())
+}
+
+#[test]
+fn one_core_hits_and_misses_as_on_the_network() {
+    // The bus changes who answers a miss, never whether an access hits: the
+    // same cache array, policy and seed take the same accesses in the same order.
+    for trace in ["migratory.csv", "read_mostly_shared.csv"] {
+        for protocol in ["msi", "mesi", "moesi"] {
+            let net = one_core_counts(trace, protocol, "network");
+            let bus = one_core_counts(trace, protocol, "bus");
+            assert_eq!(bus, net, "{trace} {protocol}: (hits, misses, upgrades)");
+            assert!(net.1 > 0, "the trace misses");
+        }
+    }
+}
+
+#[test]
+fn the_random_tester_passes_every_protocol_on_the_bus() {
+    for protocol in Protocol::ALL {
+        let opts = StressOptions { protocol, interconnect: Interconnect::Bus, ..StressOptions::default() };
+        for seed in 0..200 {
+            if let Err(e) = run_stats(&opts, seed, &programs(&opts, seed)) {
+                panic!("{protocol} seed {seed}: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_random_tester_catches_a_snooper_that_ignores_a_getm() {
+    for protocol in Protocol::ALL {
+        let opts = StressOptions {
+            protocol,
+            interconnect: Interconnect::Bus,
+            mutation: Some(Mutation::SnoopIgnoresGetM),
+            ..StressOptions::default()
+        };
+        let caught = (0..50).find_map(|seed| run_stats(&opts, seed, &programs(&opts, seed)).err());
+        let e = caught.unwrap_or_else(|| panic!("{protocol}: the mutant survived 50 seeds"));
+        assert!(e.to_string().contains("SWMR violated"), "{protocol}: {e}");
+    }
+}
+
+#[test]
+fn bus_runs_repeat_exactly() {
+    let opts = StressOptions { protocol: Protocol::Moesi, interconnect: Interconnect::Bus, ..StressOptions::default() };
+    let p = programs(&opts, 3);
+    let a = run_stats(&opts, 3, &p).unwrap();
+    let b = run_stats(&opts, 3, &p).unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+}
+
+#[test]
+fn settings_that_make_no_sense_on_a_bus_are_refused_by_name() {
+    let trace = "traces/migratory.csv";
+    for (args, setting) in [
+        (vec!["run", "--interconnect", "bus", "--topology", "mesh", trace], "network.topology"),
+        (vec!["run", "--interconnect", "bus", "--topology", "ring", trace], "network.topology"),
+        (vec!["compare", "--interconnect", "bus", "--dir-slices", "2", trace], "directory.slices"),
+        (vec!["run", "--interconnect", "hypercube", trace], "--interconnect"),
+        (vec!["stress", "--interconnect", "bus", "--topology", "mesh"], "--topology"),
+        (vec!["check", "--interconnect", "bus"], "--interconnect"),
+    ] {
+        let out = cohsim(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(setting), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // The same from a TOML file.
+    let dir = std::env::temp_dir().join(format!("cohsim-bus-toml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.toml");
+    std::fs::write(&path, "[network]\ninterconnect = \"bus\"\ntopology = \"mesh\"\n").unwrap();
+    let out = cohsim(&["run", "--config", path.to_str().unwrap(), trace]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("network.topology"));
+    std::fs::write(&path, "[network]\ninterconnect = \"bus\"\n[bus]\nword_bytes = 3\n").unwrap();
+    let out = cohsim(&["run", "--config", path.to_str().unwrap(), trace]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bus.word_bytes"));
+}
+
+#[test]
+fn compare_puts_mesi_and_moesi_on_the_bus_side_by_side() {
+    let out = cohsim(&[
+        "compare",
+        "--protocols",
+        "mesi,moesi",
+        "--interconnect",
+        "bus",
+        "--check",
+        "-q",
+        "traces/migratory.csv",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mesi") && text.contains("moesi"), "{text}");
+}
+
+#[test]
+fn cohsim_table_prints_the_snooping_tables_from_the_rows_that_run() {
+    let out = cohsim(&["table", "moesi"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("### MOESI snooping cache controller (bus)"), "{text}");
+    assert!(text.contains("### MOESI memory controller (bus)"), "{text}");
+    // Rows the protocol has: O answers a GetS itself; IS_D turns IS_D_I on a
+    // later GetM; memory waits for the owner's write-back.
+    assert!(text.contains("| OM_A |"), "{text}");
+    assert!(text.contains("| IS_D_I |"), "{text}");
+    assert!(text.contains("| IorS_D |"), "{text}");
+    // MSI has no E or O rows.
+    let msi = String::from_utf8_lossy(&cohsim(&["table", "msi"]).stdout).to_string();
+    let bus = &msi[msi.find("snooping cache").unwrap()..];
+    assert!(!bus.contains("| E |") && !bus.contains("| O |") && !bus.contains("IE_D"), "{bus}");
+}
