@@ -17,6 +17,12 @@ pub struct MachineArgs {
     /// A TOML file with the machine (see `cohsim config`); options below override it.
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
+    /// Start from a named machine instead of the defaults (the TOML file and the
+    /// options below override it): `course` = the course simulators' timing on
+    /// the snooping bus (1-cycle hits, 100-cycle memory, 2 cycles per 4-byte bus
+    /// word, 4KiB:2:32 caches).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// Number of cores; must match the trace.
     #[arg(long)]
     pub cores: Option<usize>,
@@ -158,14 +164,18 @@ impl TimelineArgs {
     }
 }
 
-/// Defaults, then the TOML file, then the command line.
+/// Defaults (or `--preset`), then the TOML file, then the command line.
 pub fn machine_config(m: &MachineArgs, protocol: Option<Protocol>) -> Result<SystemConfig> {
+    let preset = m.preset.as_deref();
     let mut cfg = match &m.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            SystemConfig::from_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+            SystemConfig::from_toml_over(preset, &text).map_err(|e| anyhow!("{}: {e}", path.display()))?
         }
-        None => SystemConfig::default(),
+        None => match preset {
+            Some(p) => SystemConfig::preset(p).map_err(|e| anyhow!("--preset: {e}"))?,
+            None => SystemConfig::default(),
+        },
     };
     if let Some(p) = protocol {
         cfg.protocol = p;

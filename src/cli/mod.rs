@@ -62,7 +62,11 @@ pub enum Command {
     /// Convert traces between formats (e.g. to the compact binary format).
     Convert(convert::ConvertArgs),
     /// Print the default machine configuration as TOML (a starting point for --config).
-    Config,
+    Config {
+        /// Print this preset's machine instead (e.g. course).
+        #[arg(long, value_name = "NAME")]
+        preset: Option<String>,
+    },
     /// Print a protocol's controller tables as Markdown, from the source that runs.
     Table(table::TableArgs),
     /// Random tester: many cores hammer a few lines; checks SWMR, data values and progress.
@@ -110,7 +114,9 @@ pub fn main() -> i32 {
         Command::Compare(a) => run::compare(a),
         Command::Gen(a) => r#gen::run(a),
         Command::Convert(a) => convert::run(a),
-        Command::Config => out!("{}", crate::config::SystemConfig::default().to_toml()).map(|()| 0).map_err(Into::into),
+        Command::Config { preset } => crate::config::SystemConfig::preset(preset.as_deref().unwrap_or("default"))
+            .map_err(|e| anyhow::anyhow!("--preset: {e}"))
+            .and_then(|c| Ok(out!("{}", c.to_toml()).map(|()| 0)?)),
         Command::Table(a) => table::run(a),
         Command::Stress(a) => stress::run(a),
         Command::Check(a) => check::run(a),
