@@ -135,6 +135,21 @@ fn a_long_run_of_lost_client_messages_still_finishes() {
 }
 
 #[test]
+fn a_lost_reply_costs_one_retry_period() {
+    // Seed 1 elects server 1; the first message from server 1 to client 3
+    // is the reply to its first operation, and it is lost. The client hears
+    // nothing for `retry` cycles, tries server 2, which redirects it to
+    // server 1, which answers from its session cache: 3 messages of some
+    // hundred cycles more. Every other operation takes about 2,000 cycles.
+    // (Failed before the retry came down from 60,000: it took 62,186.)
+    let r = run(&RAFT, &spec(5, 1, 20, "correct", &["drop:1>3#1"]));
+    assert!(r.ok() && r.outcome.finished, "{:?}", r.violations);
+    let slow: Vec<u64> = r.outcome.latencies.iter().copied().filter(|&l| l > 10_000).collect();
+    assert_eq!(slow.len(), 1, "{:?}", r.outcome.latencies);
+    assert!((20_000..25_000).contains(&slow[0]), "{slow:?}");
+}
+
+#[test]
 fn a_minority_crashing_for_good_still_finishes() {
     // Seed 1 elects server 1; it crashes for good at 60,000: servers 0 and 2
     // elect a new leader and the clients find it by retrying.
