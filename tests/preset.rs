@@ -14,7 +14,8 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// One core: a cold load of 0x40, a load of 0x48 (the same 32-byte line), a
 /// store to 0x40 (the line came exclusive under MESI and MOESI: a silent
 /// upgrade), then a cold load of 0x60 (the next 32-byte line).
-const TRACE: &str = "core,op,addr,size,gap,value,expected\n0,R,0x40,8,0,,\n0,R,0x48,8,0,,\n0,W,0x40,8,0,,\n0,R,0x60,8,0,,\n";
+const TRACE: &str =
+    "core,op,addr,size,gap,value,expected\n0,R,0x40,8,0,,\n0,R,0x48,8,0,,\n0,W,0x40,8,0,,\n0,R,0x60,8,0,,\n";
 
 fn run(args: &[&str]) -> serde_json::Value {
     let o = Command::new(COHSIM).args(args).output().unwrap();
