@@ -150,8 +150,12 @@ pub fn render(r: &CheckReport) -> String {
         );
     } else if r.progress_checked {
         s += match o.interconnect {
-            Interconnect::Bus => "  progress: from every reachable state, bus orderings and data deliveries alone reach a quiescent state\n",
-            Interconnect::Network => "  progress: from every reachable state, message deliveries alone reach a quiescent state\n",
+            Interconnect::Bus => {
+                "  progress: from every reachable state, bus orderings and data deliveries alone reach a quiescent state\n"
+            }
+            Interconnect::Network => {
+                "  progress: from every reachable state, message deliveries alone reach a quiescent state\n"
+            }
         };
     }
     match &r.violation {

@@ -297,6 +297,9 @@ pub fn mutated_row(mutation: Mutation, state: SnoopState, event: SnoopEvent) -> 
         // A snooper that ignores a bus request: its S copy survives another
         // cache's GetM, so a reader and a writer coexist.
         (Mutation::SnoopIgnoresGetM, St::S, OtherGetM) => Some(stay(&[])),
+        // An owner that does not supply the data: it gives M up at the order
+        // point of another's GetM, as it must, but sends nothing.
+        (Mutation::SnoopOwnerSendsNoData, St::M, OtherGetM) => Some(go(&[], St::I)),
         _ => None,
     }
 }

@@ -247,7 +247,8 @@ fn op_of_table(table: &[u8]) -> MemOp {
 /// A message in 7 bytes: kind, line, source, destination, requester, flags
 /// (exclusive, dirty, has data, from memory), word.
 fn pack(msg: &Msg, node: &impl Fn(u16) -> u8, vmap: &[u8; 8]) -> [u8; 7] {
-    let flags = msg.exclusive as u8 | (msg.dirty as u8) << 1 | (msg.data.is_some() as u8) << 2 | (msg.from_memory as u8) << 3;
+    let flags =
+        msg.exclusive as u8 | (msg.dirty as u8) << 1 | (msg.data.is_some() as u8) << 2 | (msg.from_memory as u8) << 3;
     let word = msg.data.as_ref().map_or(0, |d| rename(vmap, d[0] as u8));
     [msg.kind as u8, msg.line as u8, node(msg.src), node(msg.dst), node(msg.requester), flags, word]
 }

@@ -106,11 +106,7 @@ pub(super) fn validate(o: &CheckOptions) -> Result<(), OptionsError> {
         let names: Vec<String> = Mutation::SNOOP.into_iter().map(mutation_name).collect();
         return Err(OptionsError {
             setting: "--mutation",
-            message: format!(
-                "{} is a directory mutation; the bus's are {}",
-                mutation_name(m),
-                names.join(", ")
-            ),
+            message: format!("{} is a directory mutation; the bus's are {}", mutation_name(m), names.join(", ")),
         });
     }
     Ok(())
@@ -190,7 +186,10 @@ pub(super) fn search(opts: &CheckOptions, every: f64, progress: &mut dyn FnMut(&
         let pending = base.pending(&m);
         if pending && deliveries == 0 {
             let detail = "deadlock: work is pending but nothing waits for the bus or travels on the data bus";
-            found = Some(Found::State { state: cursor, fault: Fault { kind: ViolationKind::Deadlock, detail: detail.into() } });
+            found = Some(Found::State {
+                state: cursor,
+                fault: Fault { kind: ViolationKind::Deadlock, detail: detail.into() },
+            });
             break;
         }
         edges.quiescent.push(!pending);
@@ -307,7 +306,9 @@ fn step(m: &BusModel, before: &BusWorld, after: &BusWorld, a: BusAction) -> Char
     let mut sent: Vec<String> = Vec::new();
     for (c, q) in after.queues.iter().enumerate() {
         let had = before.queues[c].len() - usize::from(matches!(a, BusAction::Order { cache } if cache as usize == c));
-        sent.extend(q.iter().skip(had).map(|r| format!("{} line {} from L1[{c}] (waits for the bus)", r.kind.name(), r.line)));
+        sent.extend(
+            q.iter().skip(had).map(|r| format!("{} line {} from L1[{c}] (waits for the bus)", r.kind.name(), r.line)),
+        );
     }
     let kept = before.data.len() - usize::from(matches!(a, BusAction::Deliver { .. }));
     sent.extend(after.data.iter().skip(kept).map(|d| describe_msg(m, d)));

@@ -22,13 +22,24 @@ use super::BusModel;
 /// One transition, in the coordinates of the world it is applied to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BusAction {
-    Access { core: u16, line: u8, op: MemOp },
-    Evict { core: u16, line: u8 },
+    Access {
+        core: u16,
+        line: u8,
+        op: MemOp,
+    },
+    Evict {
+        core: u16,
+        line: u8,
+    },
     /// The arbiter grants the bus to this cache's oldest waiting request: its
     /// order point. Every cache and then memory snoop it, in that order.
-    Order { cache: u16 },
+    Order {
+        cache: u16,
+    },
     /// A line on the data bus reaches its receiver.
-    Deliver { index: u16 },
+    Deliver {
+        index: u16,
+    },
 }
 
 impl BusAction {
@@ -345,8 +356,12 @@ impl BusWorld {
                     }
                 })
                 .collect();
-            let mshr = self.l1s[c].mshr.as_ref().map_or("idle".to_string(), |x| format!("MSHR {:?} line {}", x.access.op, x.line));
-            let queue: Vec<String> = self.queues[c].iter().map(|q| format!("{} line {}", q.kind.name(), q.line)).collect();
+            let mshr = self.l1s[c]
+                .mshr
+                .as_ref()
+                .map_or("idle".to_string(), |x| format!("MSHR {:?} line {}", x.access.op, x.line));
+            let queue: Vec<String> =
+                self.queues[c].iter().map(|q| format!("{} line {}", q.kind.name(), q.line)).collect();
             s += &format!("    L1[{c}]: {}; {mshr}; waiting for the bus: [{}]\n", lines.join(", "), queue.join(", "));
         }
         for l in 0..m.lines {
@@ -361,7 +376,8 @@ impl BusWorld {
         for (node, lines) in self.stalled.iter().enumerate() {
             for (l, q) in lines.iter().enumerate() {
                 for msg in q {
-                    s += &format!("    stalled at {} line {l}: {}\n", m.node_name(node as NodeId), describe_msg(m, msg));
+                    s +=
+                        &format!("    stalled at {} line {l}: {}\n", m.node_name(node as NodeId), describe_msg(m, msg));
                 }
             }
         }
