@@ -362,3 +362,22 @@ fn cohsim_check_runs_on_the_bus() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("VIOLATION (deadlock)"));
 }
+
+/// Invalidations on the bus are counted as on the network: the S copies a GetM
+/// takes away at its order point. Cores 0 and 1 read line 0x40, core 2 writes
+/// it 1000 cycles later (every read done by then: a miss costs ~110 cycles).
+/// MSI: both readers hold S → 2 copies invalidated by one GetM. MESI: core 0
+/// gets E, core 1's GetS turns it S → 2 again. MOESI: core 0's E answers core
+/// 1 and stays owner (O): the GetM takes O's copy as a hand-over and
+/// invalidates the one S copy → 1. `cohsim run --interconnect network` on the
+/// same trace gives the same 2, 2, 1.
+#[test]
+fn a_getm_counts_the_copies_it_invalidates() {
+    for (protocol, copies) in [(Protocol::Msi, 2), (Protocol::Mesi, 2), (Protocol::Moesi, 1)] {
+        let mut sim = bus_machine(protocol, 3);
+        sim.run(&mut Script(vec![vec![load(0, 0x40)], vec![load(0, 0x40)], vec![store(1000, 0x40, 1)]])).unwrap();
+        assert_eq!(sim.stats.invalidations, copies, "{protocol}");
+        assert_eq!(sim.stats.sharers_per_invalidation.get(&(copies as u32)), Some(&1), "{protocol}");
+        assert_eq!(sim.stats.sharers_per_invalidation.len(), 1, "{protocol}");
+    }
+}

@@ -162,6 +162,13 @@ impl SnoopState {
         matches!(self, I | S | E | O | M)
     }
 
+    /// A readable copy that is not the line's owner's: what another cache's
+    /// GetM invalidates at its order point (counted as the network counts the
+    /// sharers a directory invalidates; an owner hands its copy over instead).
+    pub fn is_sharer(self) -> bool {
+        matches!(self, SnoopState::S | SnoopState::SM_AD)
+    }
+
     /// Whether this cache asserts the bus's *shared* line when another cache's
     /// GetS is ordered: it has, or is owed at an earlier order point, a copy it
     /// will keep, or it owns the line (an owner that is evicting, `MI_A`/`OI_A`,
