@@ -381,3 +381,19 @@ fn a_getm_counts_the_copies_it_invalidates() {
         assert_eq!(sim.stats.sharers_per_invalidation.len(), 1, "{protocol}");
     }
 }
+
+#[test]
+fn the_random_tester_catches_an_owner_that_sends_no_data() {
+    for protocol in Protocol::ALL {
+        let opts = StressOptions {
+            protocol,
+            interconnect: Interconnect::Bus,
+            mutation: Some(Mutation::SnoopOwnerSendsNoData),
+            ..StressOptions::default()
+        };
+        let caught = (0..50).find_map(|seed| run_stats(&opts, seed, &programs(&opts, seed)).err());
+        let e = caught.unwrap_or_else(|| panic!("{protocol}: the mutant survived 50 seeds"));
+        // The engine's own deadlock report: nothing left to happen, a core waits.
+        assert!(e.to_string().contains("deadlock: nothing left to happen"), "{protocol}: {e}");
+    }
+}
