@@ -7,6 +7,7 @@
 use clap::Args;
 
 use super::common::parse_protocol;
+use crate::config::Interconnect;
 use crate::model::Mutation;
 use crate::verify::mc::{self, CheckOptions, CheckReport, ForwardOrder, Symmetry};
 
@@ -39,7 +40,7 @@ pub struct CheckArgs {
     /// Inject a deliberate bug, e.g. skip-inv-ack; `--mutation list` lists them.
     #[arg(long)]
     pub mutation: Option<String>,
-    /// network (the directory protocols). The snooping bus has no untimed world yet.
+    /// network (the directory protocols) or bus (the snooping protocols).
     #[arg(long, default_value = "network", value_name = "network|bus")]
     pub interconnect: String,
     /// Stop after this many states.
@@ -49,22 +50,17 @@ pub struct CheckArgs {
 
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
     let protocol = parse_protocol(&a.protocol, "--protocol")?;
-    if super::common::parse_interconnect(&a.interconnect)? == crate::config::Interconnect::Bus {
-        anyhow::bail!(
-            "--interconnect bus: the model checker explores the directory protocols only; \
-             the snooping bus is checked by `cohsim stress --interconnect bus`"
-        );
-    }
+    let interconnect = super::common::parse_interconnect(&a.interconnect)?;
     let mutation = match a.mutation.as_deref() {
         None => None,
         Some("list") => {
-            for m in Mutation::ALL {
+            for m in Mutation::ALL.into_iter().chain(Mutation::SNOOP) {
                 super::outln!("{}", mc::mutation_name(m))?;
             }
             return Ok(0);
         }
         Some(name) => Some(mc::parse_mutation(name).ok_or_else(|| {
-            let names: Vec<String> = Mutation::ALL.into_iter().map(mc::mutation_name).collect();
+            let names: Vec<String> = Mutation::ALL.into_iter().chain(Mutation::SNOOP).map(mc::mutation_name).collect();
             anyhow::anyhow!("--mutation: unknown mutation {name:?}: expected one of {}", names.join(", "))
         })?),
     };
@@ -78,6 +74,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
         },
         mutation,
         max_states: a.max_states,
+        interconnect,
         ..CheckOptions::new(protocol, a.caches, a.lines, a.values)
     };
     // Long searches report on stderr every 10 s; the report itself goes to stdout.
@@ -104,16 +101,18 @@ fn plural(n: usize, word: &str) -> String {
 pub fn render(r: &CheckReport) -> String {
     let o = &r.options;
     let mut s = format!(
-        "check {}: {}, {}, {}{}; forward network {}; symmetry {}{}\n",
+        "check {}{}: {}, {}, {}{}; {}; symmetry {}{}\n",
         o.protocol,
+        if o.interconnect == Interconnect::Bus { " (snooping bus)" } else { "" },
         plural(o.caches, "cache"),
         plural(o.lines, "line"),
         plural(o.values, "value"),
         if o.silent_evict { ", silent eviction" } else { "" },
-        match o.forward_order {
-            ForwardOrder::Fifo => "FIFO per (source, destination, line)",
-            ForwardOrder::Unordered => "UNORDERED",
-            ForwardOrder::AckCountUnordered => "FIFO except AckCount (unordered)",
+        match (o.interconnect, o.forward_order) {
+            (Interconnect::Bus, _) => "any cache may win the bus next, data in any order",
+            (_, ForwardOrder::Fifo) => "forward network FIFO per (source, destination, line)",
+            (_, ForwardOrder::Unordered) => "forward network UNORDERED",
+            (_, ForwardOrder::AckCountUnordered) => "forward network FIFO except AckCount (unordered)",
         },
         match (r.symmetry.caches, r.symmetry.values) {
             (true, true) => "over caches and values",
@@ -150,7 +149,14 @@ pub fn render(r: &CheckReport) -> String {
             r.expanded
         );
     } else if r.progress_checked {
-        s += "  progress: from every reachable state, message deliveries alone reach a quiescent state\n";
+        s += match o.interconnect {
+            Interconnect::Bus => {
+                "  progress: from every reachable state, bus orderings and data deliveries alone reach a quiescent state\n"
+            }
+            Interconnect::Network => {
+                "  progress: from every reachable state, message deliveries alone reach a quiescent state\n"
+            }
+        };
     }
     match &r.violation {
         None => s += "  no violation\n",

@@ -324,6 +324,16 @@ impl<O: Observer> BusSimulator<O> {
                 .filter(|&c| c != req.src as usize)
                 .any(|c| state_of(&self.l1s[c], &self.sides[c], line).shares());
             req.exclusive = !shared;
+            if req.kind == MsgKind::GetM {
+                // The S copies this GetM invalidates at its order point.
+                let n = (0..self.l1s.len())
+                    .filter(|&c| c != req.src as usize && state_of(&self.l1s[c], &self.sides[c], line).is_sharer())
+                    .count() as u32;
+                if n > 0 {
+                    self.stats.invalidations += n as u64;
+                    *self.stats.sharers_per_invalidation.entry(n).or_insert(0) += 1;
+                }
+            }
             req.tags = req.tags.with(Primitive::TokenCentral);
             self.stats.count_message(&req);
             self.observer.message(self.now, &req);

@@ -43,6 +43,20 @@ impl SnoopSide {
     pub fn new(core: u16, protocol: Protocol, memory: NodeId, mutation: Option<Mutation>) -> Self {
         SnoopSide { core, protocol, memory, mutation, transient: SmallVec::new() }
     }
+
+    /// Forget every transient line (the model checker rebuilds a cache from its
+    /// encoding with `set_transient`).
+    pub fn clear_transients(&mut self) {
+        self.transient.clear();
+    }
+
+    /// Record `line` as being in the transient state `state` (its storage is the
+    /// caller's to set, to `state.image()`).
+    pub fn set_transient(&mut self, line: LineAddr, state: SnoopState) {
+        debug_assert!(!state.is_stable());
+        self.transient.retain(|(l, _)| *l != line);
+        self.transient.push((line, state));
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

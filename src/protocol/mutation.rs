@@ -50,12 +50,15 @@ pub enum Mutation {
     /// Snooping bus (`snoop_table::mutated_row`): a cache in S ignores another
     /// cache's GetM ordered on the bus, so its stale copy outlives the new writer.
     SnoopIgnoresGetM,
+    /// Snooping bus: a cache in M gives the line up to another cache's GetM
+    /// without sending it the data, so the new writer waits for ever.
+    SnoopOwnerSendsNoData,
 }
 
 impl Mutation {
     /// The snooping bus's mutations (apart from `ALL`, the directory machine's:
     /// they are checked on the bus).
-    pub const SNOOP: [Mutation; 1] = [Mutation::SnoopIgnoresGetM];
+    pub const SNOOP: [Mutation; 2] = [Mutation::SnoopIgnoresGetM, Mutation::SnoopOwnerSendsNoData];
 
     pub const ALL: [Mutation; 15] = [
         Mutation::SkipInvAck,

@@ -162,6 +162,13 @@ impl SnoopState {
         matches!(self, I | S | E | O | M)
     }
 
+    /// A readable copy that is not the line's owner's: what another cache's
+    /// GetM invalidates at its order point (counted as the network counts the
+    /// sharers a directory invalidates; an owner hands its copy over instead).
+    pub fn is_sharer(self) -> bool {
+        matches!(self, SnoopState::S | SnoopState::SM_AD)
+    }
+
     /// Whether this cache asserts the bus's *shared* line when another cache's
     /// GetS is ordered: it has, or is owed at an earlier order point, a copy it
     /// will keep, or it owns the line (an owner that is evicting, `MI_A`/`OI_A`,
@@ -297,6 +304,9 @@ pub fn mutated_row(mutation: Mutation, state: SnoopState, event: SnoopEvent) -> 
         // A snooper that ignores a bus request: its S copy survives another
         // cache's GetM, so a reader and a writer coexist.
         (Mutation::SnoopIgnoresGetM, St::S, OtherGetM) => Some(stay(&[])),
+        // An owner that does not supply the data: it gives M up at the order
+        // point of another's GetM, as it must, but sends nothing.
+        (Mutation::SnoopOwnerSendsNoData, St::M, OtherGetM) => Some(go(&[], St::I)),
         _ => None,
     }
 }

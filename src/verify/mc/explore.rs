@@ -29,10 +29,10 @@ enum Found {
 }
 
 /// The delivery edges of the expanded states, as compressed rows.
-struct Deliveries {
-    start: Vec<u32>,
-    to: Vec<u32>,
-    quiescent: Vec<bool>,
+pub(super) struct Deliveries {
+    pub(super) start: Vec<u32>,
+    pub(super) to: Vec<u32>,
+    pub(super) quiescent: Vec<bool>,
 }
 
 /// How far a search has got, reported every few seconds.
@@ -63,6 +63,10 @@ pub fn check_with_progress(
     every: f64,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<CheckReport, OptionsError> {
+    if opts.interconnect == crate::config::Interconnect::Bus {
+        opts.validate()?;
+        return Ok(super::bus::search(opts, every, progress));
+    }
     let report = search(opts, every, progress)?;
     if report.violation.as_ref().is_some_and(|v| v.chart.steps.is_empty() && !v.replayed)
         && report.symmetry != super::Symmetry::NONE
@@ -216,7 +220,7 @@ fn counterexample(m: &Model, store: &StateStore, found: Found) -> Violation {
 }
 
 /// The least-numbered state from which no delivery path reaches quiescence.
-fn first_without_progress(e: &Deliveries) -> Option<u32> {
+pub(super) fn first_without_progress(e: &Deliveries) -> Option<u32> {
     let n = e.quiescent.len();
     // Reverse the edges: counting sort by target.
     let mut rev_start = vec![0u32; n + 1];
@@ -249,7 +253,7 @@ fn first_without_progress(e: &Deliveries) -> Option<u32> {
 }
 
 /// How many states deliveries alone reach from `from` (itself included).
-fn delivery_reach(e: &Deliveries, from: u32) -> usize {
+pub(super) fn delivery_reach(e: &Deliveries, from: u32) -> usize {
     let mut seen = rustc_hash::FxHashSet::default();
     let mut stack = vec![from];
     seen.insert(from);

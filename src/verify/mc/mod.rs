@@ -85,6 +85,7 @@
 //! assert_eq!(report.states, 3098);
 //! ```
 
+mod bus;
 mod chart;
 mod encoding;
 mod explore;
@@ -95,6 +96,7 @@ mod symmetry;
 pub use chart::{Chart, ChartStep};
 pub use explore::{Progress, check, check_with_progress};
 
+use crate::config::Interconnect;
 use crate::model::{MemOp, MsgKind, Mutation, Vnet};
 use crate::protocol::Protocol;
 
@@ -155,6 +157,9 @@ pub struct CheckOptions {
     pub mutation: Option<Mutation>,
     /// Stop after this many states (the report then says the search is partial).
     pub max_states: Option<u64>,
+    /// The directory protocols on the network, or the snooping protocols on the
+    /// bus (`bus`: a world of its own, same checks).
+    pub interconnect: Interconnect,
 }
 
 impl CheckOptions {
@@ -169,6 +174,7 @@ impl CheckOptions {
             forward_order: ForwardOrder::Fifo,
             mutation: None,
             max_states: None,
+            interconnect: Interconnect::Network,
         }
     }
 
@@ -186,6 +192,15 @@ impl CheckOptions {
         range("--values", self.values, MAX_VALUES)?;
         if self.max_states == Some(0) {
             return Err(OptionsError { setting: "--max-states", message: "must be at least 1".into() });
+        }
+        if self.interconnect == Interconnect::Bus {
+            return bus::validate(self);
+        }
+        if let Some(m) = self.mutation.filter(|m| Mutation::SNOOP.contains(m)) {
+            return Err(OptionsError {
+                setting: "--mutation",
+                message: format!("{} is a snooping-bus mutation: it needs --interconnect bus", mutation_name(m)),
+            });
         }
         Ok(())
     }
@@ -326,7 +341,7 @@ pub fn mutation_name(m: Mutation) -> String {
 pub fn parse_mutation(name: &str) -> Option<Mutation> {
     let norm = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
     let want = norm(name);
-    Mutation::ALL.into_iter().find(|m| norm(&format!("{m:?}")) == want)
+    Mutation::ALL.into_iter().chain(Mutation::SNOOP).find(|m| norm(&format!("{m:?}")) == want)
 }
 
 #[cfg(test)]
@@ -335,7 +350,7 @@ mod tests {
 
     #[test]
     fn mutation_names_round_trip() {
-        for m in Mutation::ALL {
+        for m in Mutation::ALL.into_iter().chain(Mutation::SNOOP) {
             assert_eq!(parse_mutation(&mutation_name(m)), Some(m));
         }
         assert_eq!(mutation_name(Mutation::SkipInvAck), "skip-inv-ack");
