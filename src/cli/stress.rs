@@ -35,6 +35,10 @@ pub struct StressArgs {
     /// List the table rows no seed exercised.
     #[arg(long)]
     pub coverage: bool,
+    /// Directory organisation (full, limited:I:b, limited:I:nb, coarse:K,
+    /// sparse:ENTRIES:WAYS per slice, broadcast).
+    #[arg(long, default_value = "full", value_name = "ORGANISATION")]
+    pub directory: String,
     /// Worker threads (seeds are split among them; results do not depend on it).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -54,7 +58,9 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         silent_evict: a.silent_evict,
         jitter: a.jitter,
         mutation: None,
+        organisation: super::common::parse_organisation(&a.directory)?,
     };
+    opts.organisation.validate(a.cores).map_err(|m| anyhow::anyhow!("--directory: {m}"))?;
     let t0 = Instant::now();
     let sum = run_batch(&opts, a.seed_start, a.seeds, a.threads);
     let secs = t0.elapsed().as_secs_f64();
@@ -62,8 +68,12 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         super::outln!("{f}")?;
     }
     super::outln!(
-        "stress {}: {} cores, seeds {}..{}, topology {}: {} passed, {} failed; {} operations, {} messages in {:.1} s",
+        "stress {}{}: {} cores, seeds {}..{}, topology {}: {} passed, {} failed; {} operations, {} messages in {:.1} s",
         protocol,
+        match opts.organisation {
+            crate::model::dir_org::Organisation::Full => String::new(),
+            org => format!(" ({org} directory)"),
+        },
         a.cores,
         a.seed_start,
         a.seed_start + a.seeds,

@@ -29,6 +29,8 @@ pub struct StressOptions {
     pub jitter: u64,
     /// A deliberate protocol bug: the tester should catch it.
     pub mutation: Option<crate::model::Mutation>,
+    /// The directory organisation under test.
+    pub organisation: crate::model::dir_org::Organisation,
 }
 
 impl Default for StressOptions {
@@ -41,6 +43,7 @@ impl Default for StressOptions {
             silent_evict: false,
             jitter: 40,
             mutation: None,
+            organisation: Default::default(),
         }
     }
 }
@@ -64,6 +67,7 @@ pub fn stress_config(opts: &StressOptions, seed: u64) -> SystemConfig {
     cfg.l1.writeback_entries = 2;
     cfg.l1.silent_evict = opts.silent_evict;
     cfg.directory.latency = 3;
+    cfg.directory.organisation = opts.organisation;
     cfg.memory.latency = 20;
     cfg.network.topology = opts.topology.unwrap_or(match seed % 3 {
         0 => Topology::Crossbar,

@@ -95,6 +95,7 @@ mod symmetry;
 pub use chart::{Chart, ChartStep};
 pub use explore::{Progress, check, check_with_progress};
 
+use crate::model::dir_org::Organisation;
 use crate::model::{MemOp, MsgKind, Mutation, Vnet};
 use crate::protocol::Protocol;
 
@@ -155,6 +156,9 @@ pub struct CheckOptions {
     pub mutation: Option<Mutation>,
     /// Stop after this many states (the report then says the search is partial).
     pub max_states: Option<u64>,
+    /// The directory organisation (a sparse one needs fewer entries than lines to
+    /// recall anything: e.g. `sparse:1:1` with 2 lines).
+    pub organisation: Organisation,
 }
 
 impl CheckOptions {
@@ -169,6 +173,7 @@ impl CheckOptions {
             forward_order: ForwardOrder::Fifo,
             mutation: None,
             max_states: None,
+            organisation: Organisation::Full,
         }
     }
 
@@ -187,15 +192,17 @@ impl CheckOptions {
         if self.max_states == Some(0) {
             return Err(OptionsError { setting: "--max-states", message: "must be at least 1".into() });
         }
+        self.organisation.validate(self.caches).map_err(|message| OptionsError { setting: "--directory", message })?;
         Ok(())
     }
 
     /// The symmetry actually used: `ForwardToWrongOwner` sends to cache `owner + 1`,
-    /// which treats cache ids differently, so caches are not interchangeable under
-    /// it (the search would merge states that behave differently).
+    /// and coarse vectors and Dir_I NB's victim choice name caches by id, which
+    /// treats cache ids differently, so caches are not interchangeable under them
+    /// (the search would merge states that behave differently).
     pub fn effective_symmetry(&self) -> Symmetry {
         let mut s = self.symmetry;
-        if self.mutation == Some(Mutation::ForwardToWrongOwner) {
+        if self.mutation == Some(Mutation::ForwardToWrongOwner) || self.organisation.breaks_cache_symmetry() {
             s.caches = false;
         }
         s
