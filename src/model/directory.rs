@@ -186,6 +186,12 @@ impl Directory {
             return Ok(Handled::Stalled);
         }
         let deferred = self.run(line, &mut e, event, row, msg, out)?;
+        if sparse && !from.is_stable() && e.state.is_stable() && e.state != DirState::I {
+            // An entry that settled may now be recalled: a request waiting for a
+            // way in this set (which found every entry busy) may go. (A recall
+            // that ends in I wakes them through its own row.)
+            out.notes.push(Note::EntryFreed { slice: self.spec.slice, line });
+        }
         let kept = self.store(line, e);
         if sparse && kept && matches!(msg.kind, MsgKind::GetS | MsgKind::GetM) {
             self.touch(line);

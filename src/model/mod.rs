@@ -140,7 +140,8 @@ pub enum Note {
         line: LineAddr,
         messages: u32,
     },
-    /// A recall finished and freed its entry: requests waiting for a way may go.
+    /// A sparse directory's entry was freed by a recall, or settled in a stable
+    /// state (so it may be recalled): requests waiting for a way may go.
     EntryFreed {
         slice: u16,
         line: LineAddr,
