@@ -88,6 +88,10 @@ pub struct Stats {
     pub recall_invalidations: u64,
     /// Dir_I NB: sharers invalidated to free a pointer.
     pub pointer_evictions: u64,
+    /// The directory organisation (`full` unless set) and the bits of sharer
+    /// record it keeps per entry.
+    pub organisation: String,
+    pub sharer_bits_per_line: u64,
     pub dirty_at_end: u64,
     pub l1_transitions: Vec<u64>,
     pub dir_transitions: Vec<u64>,
@@ -115,6 +119,8 @@ impl Stats {
             recalls: 0,
             recall_invalidations: 0,
             pointer_evictions: 0,
+            organisation: "full".to_string(),
+            sharer_bits_per_line: cores as u64,
             dirty_at_end: 0,
             l1_transitions: vec![0; L1State::ALL.len() * L1_EVENTS],
             dir_transitions: vec![0; DirState::ALL.len() * DIR_EVENTS],

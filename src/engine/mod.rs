@@ -294,7 +294,11 @@ impl<O: Observer> Simulator<O> {
                 };
                 n
             ],
-            stats: Stats::new(n),
+            stats: Stats {
+                organisation: cfg.directory.organisation.to_string(),
+                sharer_bits_per_line: cfg.directory.organisation.sharer_bits(n) as u64,
+                ..Stats::new(n)
+            },
             watched: observer.watches(),
             every_access: observer.sees_every_access(),
             line_checks: observer.checks_lines(),

@@ -368,7 +368,12 @@ impl Directory {
                         .checked_sub(1)
                         .ok_or_else(|| self.error(line, from, event.name(), "an ack nobody waits for"))?;
                 }
-                DirAction::Wake => out.notes.push(Note::EntryFreed { slice: self.spec.slice, line }),
+                DirAction::Wake => {
+                    // Freed: nothing is awaited any more (a correct row has
+                    // counted every ack by now; a broken one forgets them).
+                    e.pending = 0;
+                    out.notes.push(Note::EntryFreed { slice: self.spec.slice, line });
+                }
             }
         }
         let to = row.next.unwrap_or(from);

@@ -173,6 +173,11 @@ impl World {
         }
     }
 
+    /// The last delivery was deferred (its message is still in flight).
+    pub fn deferred(&self) -> bool {
+        self.last_deferred
+    }
+
     /// Undo a transition that changed this world, which was equal to `base`: only
     /// the controller it acted on changed, and the network only lost the delivered
     /// message and gained messages at its end.
