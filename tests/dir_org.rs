@@ -22,6 +22,9 @@ fn run_check(protocol: Protocol, caches: usize, lines: usize, directory: &str, m
     check(&opts).expect("valid options")
 }
 
+/// Organisation, protocol, caches, lines, (states, transitions, max depth).
+type Pin = (&'static str, Protocol, usize, usize, (u64, u64, u32));
+
 /// Regression pin: (organisation, protocol, caches, lines) → (states, transitions,
 /// max depth), one value. Three caches and one line, as for the full map
 /// (`tests/model_check.rs` pins it at 5672 / 10359 / 19020 states); a sparse
@@ -37,7 +40,7 @@ fn run_check(protocol: Protocol, caches: usize, lines: usize, directory: &str, m
 ///   Under MSI a lone reader gets a pointer, so the two differ.
 /// * coarse vectors and Dir_2 NB turn cache symmetry off (they name caches by
 ///   id), so their counts are not comparable with the others'.
-const PINS: &[(&str, Protocol, usize, usize, (u64, u64, u32))] = &[
+const PINS: &[Pin] = &[
     ("limited:1:b", Msi, 3, 1, (10051, 35756, 33)),
     ("limited:1:b", Mesi, 3, 1, (14991, 54303, 39)),
     ("limited:1:b", Moesi, 3, 1, (34071, 116468, 53)),
