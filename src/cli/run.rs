@@ -97,7 +97,13 @@ pub fn replay(
         Err(e) => return Ok(Replay::Failed(e.to_string())),
     }
     if let Some(t) = sim.observer_mut().1.as_mut() {
-        o.timeline.write(t, bars.map(|_| protocol.name()))?;
+        // One file per run of a comparison: FILE.mesi.json, or with
+        // organisations FILE.mesi.limited-2-b.json.
+        let suffix = match &m.directory {
+            Some(d) => format!("{}.{}", protocol.name(), d.replace(':', "-")),
+            None => protocol.name().to_string(),
+        };
+        o.timeline.write(t, bars.map(|_| suffix.as_str()))?;
     }
     let host = HostInfo { seconds, records: fe.records() };
     let doc = report::json(protocol.name(), &sim.stats, &host);
