@@ -23,6 +23,7 @@ fn l1_hit(c: &mut Criterion) {
         geometry: CacheGeometry { size: 32 << 10, ways: 8, line: 64 },
         policy: ReplacementPolicy::Lru,
         silent_evict: false,
+        imprecise_dir: false,
         wb_entries: 8,
         first_dir: 1,
         dir_slices: 1,
@@ -66,8 +67,10 @@ fn directory(c: &mut Criterion) {
             words: 8,
             cores,
             mutation: None,
+            organisation: Default::default(),
+            slices: 1,
         });
-        dir.entries.insert(7, DirEntry { state: DirState::S, owner: None, sharers: (0..sharers).collect() });
+        dir.entries.insert(7, DirEntry { state: DirState::S, sharers: (0..sharers).collect(), ..DirEntry::INVALID });
         let requester = 1024u16;
         let gets = Msg::control(MsgKind::GetS, 7, requester, cores as u16);
         let getm = Msg::control(MsgKind::GetM, 7, requester, cores as u16);

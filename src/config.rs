@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::cache::{CacheGeometry, ReplacementPolicy};
+use crate::model::dir_org::Organisation;
 use crate::model::network::{Cycle, Topology};
 use crate::protocol::Protocol;
 
@@ -108,11 +109,14 @@ pub struct DirectoryConfig {
     pub slices: usize,
     /// Cycles from a request's arrival to the directory's messages leaving.
     pub latency: Cycle,
+    /// How sharers are recorded: full, limited:I:b, limited:I:nb, coarse:K,
+    /// sparse:ENTRIES:WAYS (per slice) or broadcast (`model::dir_org`).
+    pub organisation: Organisation,
 }
 
 impl Default for DirectoryConfig {
     fn default() -> Self {
-        DirectoryConfig { slices: 1, latency: 10 }
+        DirectoryConfig { slices: 1, latency: 10, organisation: Organisation::Full }
     }
 }
 
@@ -365,6 +369,7 @@ impl SystemConfig {
                 format!("{slices} must be a power of two between 1 and the number of cores ({})", self.cores),
             ));
         }
+        self.directory.organisation.validate(self.cores).map_err(|m| err("directory.organisation", m))?;
         if self.network.link_bytes == 0 {
             return Err(err("network.link_bytes", "must be at least 1"));
         }
@@ -402,6 +407,16 @@ impl SystemConfig {
                 format!(
                     "{} slices make no sense with interconnect = bus: a snooping bus has no directory",
                     self.directory.slices
+                ),
+            ));
+        }
+        if self.directory.organisation != crate::model::dir_org::Organisation::Full {
+            return Err(err(
+                "directory.organisation",
+                format!(
+                    "{} makes no sense with interconnect = bus: a snooping bus has no directory \
+                     (leave it at full, or use interconnect = network)",
+                    self.directory.organisation
                 ),
             ));
         }
@@ -503,6 +518,10 @@ mod tests {
         assert_eq!(bus(|c| c.network.topology = Topology::Mesh), Err("network.topology".into()));
         assert_eq!(bus(|c| c.network.topology = Topology::Ring), Err("network.topology".into()));
         assert_eq!(bus(|c| c.directory.slices = 2), Err("directory.slices".into()));
+        assert_eq!(
+            bus(|c| c.directory.organisation = "broadcast".parse().unwrap()),
+            Err("directory.organisation".into())
+        );
         assert_eq!(bus(|c| c.bus.address_cycles = 0), Err("bus.address_cycles".into()));
         assert_eq!(bus(|c| c.bus.cycles_per_word = 0), Err("bus.cycles_per_word".into()));
         assert_eq!(bus(|c| c.bus.word_bytes = 12), Err("bus.word_bytes".into()));
@@ -519,6 +538,20 @@ mod tests {
         let t = SystemConfig::from_toml("[network]\ninterconnect = \"bus\"\n[bus]\ncycles_per_word = 2\n").unwrap();
         assert_eq!((t.network.interconnect, t.bus.cycles_per_word), (Interconnect::Bus, 2));
         assert_eq!(SystemConfig::from_toml(&t.to_toml()).unwrap(), t);
+    }
+
+    #[test]
+    fn directory_organisations_come_from_toml_and_are_validated() {
+        let c = SystemConfig::from_toml("[directory]\norganisation = \"limited:4:b\"\n").unwrap();
+        assert_eq!(c.directory.organisation.to_string(), "limited:4:b");
+        assert_eq!(SystemConfig::from_toml(&c.to_toml()).unwrap(), c);
+        let e = SystemConfig::from_toml("[directory]\norganisation = \"limited:x:b\"\n").unwrap_err();
+        assert!(e.message.contains("limited:x:b"), "{e}");
+        for bad in ["limited:0:b", "coarse:0", "coarse:5", "sparse:2:4", "sparse:6:4"] {
+            let mut c = SystemConfig::default();
+            c.directory.organisation = bad.parse().unwrap();
+            assert_eq!(c.validate().unwrap_err().setting, "directory.organisation", "{bad}");
+        }
     }
 
     #[test]

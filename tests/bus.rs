@@ -397,3 +397,20 @@ fn the_random_tester_catches_an_owner_that_sends_no_data() {
         assert!(e.to_string().contains("deadlock: nothing left to happen"), "{protocol}: {e}");
     }
 }
+
+#[test]
+fn a_directory_organisation_with_the_bus_is_refused_by_name() {
+    // A snooping bus has no directory: run, stress and check all say so.
+    let bin = env!("CARGO_BIN_EXE_cohsim");
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/migratory.csv");
+    for args in [
+        vec!["run", "--interconnect", "bus", "--directory", "broadcast", trace],
+        vec!["stress", "--interconnect", "bus", "--directory", "coarse:2", "--seeds", "1"],
+        vec!["check", "--interconnect", "bus", "--directory", "limited:1:b"],
+    ] {
+        let o = Command::new(bin).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("directory") && e.contains("no directory"), "{args:?}: {e}");
+    }
+}

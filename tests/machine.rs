@@ -202,10 +202,17 @@ fn a_1024_core_machine_runs() {
 #[test]
 fn the_random_tester_catches_every_mutation() {
     for m in Mutation::ALL {
+        // The directory organisations' own mutations need their organisation.
+        let organisation = match m.organisation() {
+            Some("sparse") => "sparse:2:1",
+            Some(_) => "limited:1:b",
+            None => "full",
+        };
         let opts = StressOptions {
             protocol: Protocol::Mesi,
             mutation: Some(m),
             ops_per_core: 100,
+            organisation: organisation.parse().unwrap(),
             ..StressOptions::default()
         };
         let caught = (0..200).find(|&seed| run_programs(&opts, seed, &programs(&opts, seed)).is_err());

@@ -46,6 +46,11 @@ pub struct CheckArgs {
     /// Stop after this many states.
     #[arg(long)]
     pub max_states: Option<u64>,
+    /// Directory organisation (full, limited:I:b, limited:I:nb, coarse:K,
+    /// sparse:ENTRIES:WAYS, broadcast); a sparse one recalls only with fewer
+    /// entries than --lines.
+    #[arg(long, default_value = "full", value_name = "ORGANISATION")]
+    pub directory: String,
 }
 
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
@@ -75,6 +80,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
         mutation,
         max_states: a.max_states,
         interconnect,
+        organisation: super::common::parse_organisation(&a.directory)?,
         ..CheckOptions::new(protocol, a.caches, a.lines, a.values)
     };
     // Long searches report on stderr every 10 s; the report itself goes to stdout.

@@ -41,6 +41,10 @@ pub struct MachineArgs {
     /// Drop clean shared lines without a PutS.
     #[arg(long)]
     pub silent_evict: bool,
+    /// Directory organisation: full, limited:I:b, limited:I:nb, coarse:K,
+    /// sparse:ENTRIES:WAYS (per slice) or broadcast.
+    #[arg(long, value_name = "ORGANISATION")]
+    pub directory: Option<String>,
     /// Seed (replacement policy `random` and anything else random).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -195,6 +199,9 @@ pub fn machine_config(m: &MachineArgs, protocol: Option<Protocol>) -> Result<Sys
     if m.silent_evict {
         cfg.l1.silent_evict = true;
     }
+    if let Some(d) = &m.directory {
+        cfg.directory.organisation = parse_organisation(d)?;
+    }
     if let Some(s) = m.seed {
         cfg.seed = s;
     }
@@ -209,6 +216,11 @@ pub fn machine_config(m: &MachineArgs, protocol: Option<Protocol>) -> Result<Sys
 /// error prefixed with the option that gave it (`--protocol`, `--protocols`).
 pub fn parse_protocol(s: &str, flag: &str) -> Result<Protocol> {
     s.parse().map_err(|e: UnknownProtocol| anyhow!("{flag}: {e}"))
+}
+
+/// A `--directory` value as every command reads it.
+pub fn parse_organisation(s: &str) -> Result<crate::model::dir_org::Organisation> {
+    s.parse().map_err(|e| anyhow!("--directory: {e}"))
 }
 
 /// A `--topology` value as every command reads it.

@@ -36,6 +36,11 @@ pub struct CompareArgs {
     /// Protocols to compare, comma-separated; the first is the baseline.
     #[arg(long, default_value = "mesi,moesi", value_delimiter = ',')]
     pub protocols: Vec<String>,
+    /// Directory organisations to compare, comma-separated (each run under every
+    /// protocol of --protocols; one protocol is enough then), e.g.
+    /// full,limited:4:b,coarse:4,broadcast.
+    #[arg(long, value_delimiter = ',', conflicts_with = "directory", value_name = "ORGANISATIONS")]
+    pub directories: Vec<String>,
     #[command(flatten)]
     pub machine: MachineArgs,
     #[command(flatten)]
@@ -95,7 +100,13 @@ pub fn replay(
         Err(e) => return Ok(Replay::Failed(e.to_string())),
     }
     if let Some(t) = sim.observer_mut().1.as_mut() {
-        o.timeline.write(t, bars.map(|_| protocol.name()))?;
+        // One file per run of a comparison: FILE.mesi.json, or with
+        // organisations FILE.mesi.limited-2-b.json.
+        let suffix = match &m.directory {
+            Some(d) => format!("{}.{}", protocol.name(), d.replace(':', "-")),
+            None => protocol.name().to_string(),
+        };
+        o.timeline.write(t, bars.map(|_| suffix.as_str()))?;
     }
     let host = HostInfo { seconds, records: fe.records() };
     let doc = report::json(protocol.name(), &sim.stats, &host);
@@ -130,18 +141,32 @@ pub fn run(a: RunArgs) -> Result<i32> {
 pub fn compare(a: CompareArgs) -> Result<i32> {
     let protocols: Vec<Protocol> =
         a.protocols.iter().map(|p| parse_protocol(p, "--protocols")).collect::<Result<_>>()?;
-    if protocols.len() < 2 {
-        anyhow::bail!("--protocols: name at least two protocols, e.g. mesi,moesi");
+    // One run per (protocol, organisation): the organisations of --directories,
+    // or the machine's own.
+    let mut runs: Vec<(Protocol, MachineArgs, String)> = Vec::new();
+    for &p in &protocols {
+        if a.directories.is_empty() {
+            runs.push((p, a.machine.clone(), p.name().to_string()));
+        }
+        for d in &a.directories {
+            let org = super::common::parse_organisation(d).map_err(|e| anyhow::anyhow!("--directories: {e}"))?;
+            let machine = MachineArgs { directory: Some(org.to_string()), ..a.machine.clone() };
+            let name = if protocols.len() == 1 { org.to_string() } else { format!("{p}/{org}") };
+            runs.push((p, machine, name));
+        }
+    }
+    if runs.len() < 2 {
+        anyhow::bail!("--protocols: name at least two protocols (e.g. mesi,moesi), or two --directories");
     }
     // The replays are independent: run them side by side, report in order.
     let bars = indicatif::MultiProgress::new();
     let results: Vec<Result<Replay>> = std::thread::scope(|scope| {
-        let runs: Vec<_> = protocols
+        let runs: Vec<_> = runs
             .iter()
-            .map(|&p| {
+            .map(|(p, machine, _)| {
                 let bars = &bars;
                 let a = &a;
-                scope.spawn(move || replay(p, &a.machine, &a.trace, &a.output, Some(bars)))
+                scope.spawn(move || replay(*p, machine, &a.trace, &a.output, Some(bars)))
             })
             .collect();
         runs.into_iter()
@@ -150,15 +175,15 @@ pub fn compare(a: CompareArgs) -> Result<i32> {
     });
     let mut docs = Vec::new();
     let mut all_stats = Vec::new();
-    for (&p, result) in protocols.iter().zip(results) {
+    for ((_, _, name), result) in runs.iter().zip(results) {
         match result? {
             Replay::Failed(e) => {
-                eprintln!("cohsim: {}: {e}", p.name());
+                eprintln!("cohsim: {name}: {e}");
                 return Ok(1);
             }
             Replay::Done(doc, stats, _) => {
                 docs.push(*doc);
-                all_stats.push((p.name(), stats));
+                all_stats.push((name.as_str(), stats));
             }
         }
     }
@@ -167,7 +192,7 @@ pub fn compare(a: CompareArgs) -> Result<i32> {
         let title = format!("cohsim compare: {}", runs.iter().map(|r| r.0).collect::<Vec<_>>().join(" vs "));
         write_report(dir, crate::view::replay_page(&title, &runs))?;
     }
-    let names: Vec<String> = protocols.iter().map(|p| p.name().to_string()).collect();
+    let names: Vec<String> = runs.iter().map(|r| r.2.clone()).collect();
     let text = if a.output.json {
         let rows: serde_json::Map<String, Value> = report::compare_rows(&docs)
             .into_iter()

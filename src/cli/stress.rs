@@ -40,6 +40,10 @@ pub struct StressArgs {
     /// network (directory protocols) or bus (snooping protocols).
     #[arg(long, default_value = "network", value_name = "network|bus")]
     pub interconnect: String,
+    /// Directory organisation (full, limited:I:b, limited:I:nb, coarse:K,
+    /// sparse:ENTRIES:WAYS per slice, broadcast).
+    #[arg(long, default_value = "full", value_name = "ORGANISATION")]
+    pub directory: String,
     /// Worker threads (seeds are split among them; results do not depend on it).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -67,7 +71,15 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         jitter: a.jitter,
         mutation: None,
         interconnect,
+        organisation: super::common::parse_organisation(&a.directory)?,
     };
+    opts.organisation.validate(a.cores).map_err(|m| anyhow::anyhow!("--directory: {m}"))?;
+    if interconnect == Interconnect::Bus && opts.organisation != crate::model::dir_org::Organisation::Full {
+        anyhow::bail!(
+            "--directory: {} makes no sense with --interconnect bus: a snooping bus has no directory",
+            opts.organisation
+        );
+    }
     let t0 = Instant::now();
     let sum = run_batch(&opts, a.seed_start, a.seeds, a.threads);
     let secs = t0.elapsed().as_secs_f64();
@@ -75,8 +87,12 @@ pub fn run(a: StressArgs) -> anyhow::Result<i32> {
         super::outln!("{f}")?;
     }
     super::outln!(
-        "stress {}: {} cores, seeds {}..{}, topology {}: {} passed, {} failed; {} operations, {} messages in {:.1} s",
+        "stress {}{}: {} cores, seeds {}..{}, topology {}: {} passed, {} failed; {} operations, {} messages in {:.1} s",
         protocol,
+        match opts.organisation {
+            crate::model::dir_org::Organisation::Full => String::new(),
+            org => format!(" ({org} directory)"),
+        },
         a.cores,
         a.seed_start,
         a.seed_start + a.seeds,

@@ -330,7 +330,8 @@ impl<O: Observer> Simulator<O> {
         self.to_dir
             .iter_timed()
             .map(|(t, (m, _))| {
-                let far = if l1.array.find(m.line).is_some() { 0 } else { self.lookahead };
+                // A sparse directory's request for one line may recall another.
+                let far = if self.cross_line_dir || l1.array.find(m.line).is_some() { 0 } else { self.lookahead };
                 t.saturating_add(self.dir_reach + far)
             })
             .min()

@@ -117,6 +117,7 @@ impl<O: Observer> BusSimulator<O> {
                     wb_entries: cfg.l1.writeback_entries,
                     first_dir: memory_node,
                     dir_slices: 1,
+                    imprecise_dir: false,
                     mutation: None,
                 };
                 L1Controller::new(spec, cfg.seed)

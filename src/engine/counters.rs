@@ -81,6 +81,17 @@ pub struct Stats {
     pub mem_writes: u64,
     pub writebacks: u64,
     pub silent_drops: u64,
+    /// Invs answered by a cache that held no copy (stale sharers, imprecise records).
+    pub stale_invalidations: u64,
+    /// Sparse directory: entries recalled, and the Invs and Fwd-GetMs they sent.
+    pub recalls: u64,
+    pub recall_invalidations: u64,
+    /// Dir_I NB: sharers invalidated to free a pointer.
+    pub pointer_evictions: u64,
+    /// The directory organisation (`full` unless set) and the bits of sharer
+    /// record it keeps per entry.
+    pub organisation: String,
+    pub sharer_bits_per_line: u64,
     pub dirty_at_end: u64,
     pub l1_transitions: Vec<u64>,
     pub dir_transitions: Vec<u64>,
@@ -104,6 +115,12 @@ impl Stats {
             mem_writes: 0,
             writebacks: 0,
             silent_drops: 0,
+            stale_invalidations: 0,
+            recalls: 0,
+            recall_invalidations: 0,
+            pointer_evictions: 0,
+            organisation: "full".to_string(),
+            sharer_bits_per_line: cores as u64,
             dirty_at_end: 0,
             l1_transitions: vec![0; L1State::ALL.len() * L1_EVENTS],
             dir_transitions: vec![0; DirState::ALL.len() * DIR_EVENTS],
@@ -124,6 +141,9 @@ impl Stats {
         }
         for p in msg.tags.iter() {
             self.primitives[p as usize] += 1;
+        }
+        if msg.kind == MsgKind::InvAck && msg.tags.contains(Primitive::SilentWithdrawal) {
+            self.stale_invalidations += 1;
         }
     }
 

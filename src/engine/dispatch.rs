@@ -94,6 +94,13 @@ impl<O: Observer> Simulator<O> {
             let start = self.now.max(self.dir_free[slice]);
             self.dir_free[slice] = start + 1;
             self.process_outbox(start + self.cfg.directory.latency, msg.dst)?;
+            if r == Handled::Deferred {
+                // Acted on, not consumed: the caller queues it with the stalled.
+                if self.line_checks {
+                    self.check_line(msg.line)?;
+                }
+                return Ok(Handled::Stalled);
+            }
         }
         if self.line_checks {
             self.check_line(msg.line)?;
@@ -116,6 +123,7 @@ impl<O: Observer> Simulator<O> {
         let n = self.cfg.cores;
         let notes = std::mem::take(&mut self.outbox.notes);
         let mut touched_line = None;
+        let mut wake = false;
         if self.watched
             && let Err(e) = self.tell(&notes)
         {
@@ -163,6 +171,12 @@ impl<O: Observer> Simulator<O> {
                     *self.stats.sharers_per_invalidation.entry(sharers).or_insert(0) += 1;
                 }
                 Note::Writeback { .. } => self.stats.writebacks += 1,
+                Note::Recall { messages, .. } => {
+                    self.stats.recalls += 1;
+                    self.stats.recall_invalidations += messages as u64;
+                }
+                Note::EntryFreed { .. } => wake = true,
+                Note::PointerEviction { .. } => self.stats.pointer_evictions += 1,
             }
         }
         self.outbox.notes = notes;
@@ -174,6 +188,15 @@ impl<O: Observer> Simulator<O> {
             self.schedule_msg(msg, leave, true);
         }
         self.outbox.msgs = msgs;
+        // A sparse directory freed an entry: requests waiting for a way may go.
+        if wake {
+            let mut keys: Vec<_> =
+                self.stalled.iter().filter(|(k, q)| k.0 == node && !q.is_empty()).map(|(k, _)| *k).collect();
+            keys.sort_unstable();
+            for key in keys {
+                self.retry_stalled(key)?;
+            }
+        }
         // A core-side change (an eviction, an upgrade) may unblock stalled inputs.
         if (node as usize) < n
             && let Some(line) = touched_line

@@ -165,6 +165,10 @@ pub struct Simulator<O: Observer = Observers> {
     outbox: Outbox,
     now: Cycle,
     lookahead: Cycle,
+    /// A directory input for one line may send messages about another (a sparse
+    /// directory's recall): run-ahead must not assume a core is safe from an
+    /// input about a line it does not hold.
+    cross_line_dir: bool,
     /// The least time from a directory taking an input to a delivery at an L1:
     /// the directory's latency plus the shortest network traversal.
     dir_reach: Cycle,
@@ -231,6 +235,7 @@ impl<O: Observer> Simulator<O> {
                         geometry,
                         policy: cfg.l1.replacement,
                         silent_evict: cfg.l1.silent_evict,
+                        imprecise_dir: cfg.directory.organisation.imprecise(),
                         wb_entries: cfg.l1.writeback_entries,
                         first_dir: n as NodeId,
                         dir_slices: slices as u16,
@@ -249,6 +254,8 @@ impl<O: Observer> Simulator<O> {
                     words: geometry.words(),
                     cores: n,
                     mutation: opts.mutation,
+                    organisation: cfg.directory.organisation,
+                    slices: slices as u16,
                 })
             })
             .collect();
@@ -288,7 +295,11 @@ impl<O: Observer> Simulator<O> {
                 };
                 n
             ],
-            stats: Stats::new(n),
+            stats: Stats {
+                organisation: cfg.directory.organisation.to_string(),
+                sharer_bits_per_line: cfg.directory.organisation.sharer_bits(n) as u64,
+                ..Stats::new(n)
+            },
             watched: observer.watches(),
             every_access: observer.sees_every_access(),
             line_checks: observer.checks_lines(),
@@ -300,6 +311,7 @@ impl<O: Observer> Simulator<O> {
             outbox: Outbox::default(),
             now: 0,
             lookahead: cfg.l1.hit_latency + cfg.directory.latency + 2 * min_link,
+            cross_line_dir: cfg.directory.organisation.sets().is_some(),
             dir_reach: cfg.directory.latency + min_link,
             message_lookahead: cfg.l1.hit_latency.min(cfg.directory.latency) + min_link,
             min_link,

@@ -28,6 +28,9 @@ pub struct L1Spec {
     pub geometry: CacheGeometry,
     pub policy: ReplacementPolicy,
     pub silent_evict: bool,
+    /// The directory's sharer record is imprecise (`Organisation::imprecise`):
+    /// Invs may reach caches that never held the line.
+    pub imprecise_dir: bool,
     pub wb_entries: usize,
     /// A deliberate bug (mutation testing only).
     pub mutation: Option<Mutation>,
@@ -502,8 +505,10 @@ impl L1Controller {
                     m.requester = inv.requester;
                     m.tags = Tags::of(P::RevokeConfirm);
                     if action == L1Action::StaleInvAck {
-                        if !self.spec.silent_evict {
-                            return Err(err("Inv for a copy this cache never held (silent eviction is off)"));
+                        if !self.spec.silent_evict && !self.spec.imprecise_dir {
+                            return Err(err(
+                                "Inv for a copy this cache never held (silent eviction is off, the directory is exact)",
+                            ));
                         }
                         m.tags = m.tags.with(P::SilentWithdrawal);
                     }
@@ -677,6 +682,7 @@ mod tests {
             geometry: CacheGeometry { size: 4 * 64, ways: 2, line: 64 },
             policy: ReplacementPolicy::Lru,
             silent_evict: false,
+            imprecise_dir: false,
             wb_entries: 2,
             mutation: None,
             first_dir: 2,

@@ -8,6 +8,8 @@
 
 pub mod bus;
 pub mod cache;
+pub mod dir_org;
+pub mod dir_sparse;
 pub mod directory;
 pub mod l1;
 pub mod msg;
@@ -134,6 +136,22 @@ pub enum Note {
         core: u16,
         line: LineAddr,
     },
+    /// A sparse directory recalled a line to free its entry, sending this many
+    /// Invs and Fwd-GetMs.
+    Recall {
+        line: LineAddr,
+        messages: u32,
+    },
+    /// A sparse directory's entry was freed by a recall, or settled in a stable
+    /// state (so it may be recalled): requests waiting for a way may go.
+    EntryFreed {
+        slice: u16,
+        line: LineAddr,
+    },
+    /// Dir_I NB invalidated a pointed-to sharer to make room for a reader.
+    PointerEviction {
+        line: LineAddr,
+    },
 }
 
 /// Everything a controller produced while handling one input.
@@ -156,6 +174,10 @@ pub enum Handled {
     Done,
     /// The controller cannot take it in this state: deliver again later.
     Stalled,
+    /// The controller acted on it (its outbox must be sent) but did not consume
+    /// it: deliver it again later (a sparse directory's request that started a
+    /// recall, Dir_I NB's read that started making room).
+    Deferred,
 }
 
 /// A (state, event) pair the protocol says cannot happen, or a broken assumption.

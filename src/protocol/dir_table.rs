@@ -10,6 +10,15 @@
 //! Events are classified from the message and the entry: a Put from the owner, from a
 //! sharer, or from a cache that is neither (a *stale* Put that lost a race with a
 //! forwarded request or an invalidation, answered with a Put-Ack only).
+//!
+//! The directory organisations (`crate::model::dir_org`) add rows that a full-map
+//! directory never reaches: a Put from a sharer an imprecise record cannot drop
+//! (`UntrackedPut`: Put-Ack, the record unchanged); Dir_I NB making room for a
+//! reader (`GetSFull` → `S_P`/`O_P`, waiting for the victim's Inv-Ack addressed to
+//! the directory, the read taken again afterwards); and a sparse directory's recall
+//! of a line whose entry must go (`Recall` → `I_A`, waiting for every Inv-Ack and
+//! the owner's data, then the entry is freed and the requests waiting for a way are
+//! woken).
 
 use super::mutation::Mutation;
 use super::{Protocol, Row, go, stay};
@@ -26,10 +35,28 @@ pub enum DirState {
     O,
     /// MSI/MESI: M → S in progress, waiting for the old owner's data.
     S_D,
+    /// Dir_I NB, was S: a pointed-to sharer is being invalidated to make room;
+    /// waiting for its Inv-Ack.
+    S_P,
+    /// Dir_I NB, was O: the same.
+    O_P,
+    /// Sparse: the entry is being recalled; waiting for every Inv-Ack and the
+    /// owner's data, then the entry is freed.
+    I_A,
 }
 
 impl DirState {
-    pub const ALL: [DirState; 6] = [DirState::I, DirState::S, DirState::E, DirState::M, DirState::O, DirState::S_D];
+    pub const ALL: [DirState; 9] = [
+        DirState::I,
+        DirState::S,
+        DirState::E,
+        DirState::M,
+        DirState::O,
+        DirState::S_D,
+        DirState::S_P,
+        DirState::O_P,
+        DirState::I_A,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,11 +66,14 @@ impl DirState {
             DirState::M => "M",
             DirState::O => "O",
             DirState::S_D => "S_D",
+            DirState::S_P => "S_P",
+            DirState::O_P => "O_P",
+            DirState::I_A => "I_A",
         }
     }
 
     pub fn is_stable(self) -> bool {
-        self != DirState::S_D
+        matches!(self, DirState::I | DirState::S | DirState::E | DirState::M | DirState::O)
     }
 }
 
@@ -72,10 +102,23 @@ pub enum DirEvent {
     Data,
     /// The same, when every sharer has left in the meantime.
     DataNoSharers,
+    /// A Put from a cache the sharer record covers but cannot drop (imprecise
+    /// organisations): the directory cannot know it was the last copy.
+    UntrackedPut,
+    /// Dir_I NB: a GetS from a cache with no pointer while every pointer is used.
+    GetSFull,
+    /// Sparse: the line's entry is chosen as the victim of an allocation.
+    Recall,
+    /// An Inv-Ack or the owner's data addressed to the directory, more due.
+    DirAck,
+    /// The last Inv-Ack or data the directory waits for.
+    LastDirAck,
+    /// The same, and the record then names nobody and there is no owner.
+    LastDirAckNoSharers,
 }
 
 impl DirEvent {
-    pub const ALL: [DirEvent; 15] = [
+    pub const ALL: [DirEvent; 21] = [
         DirEvent::GetS,
         DirEvent::GetM,
         DirEvent::OwnerGetM,
@@ -91,6 +134,12 @@ impl DirEvent {
         DirEvent::LastOwnerPutO,
         DirEvent::Data,
         DirEvent::DataNoSharers,
+        DirEvent::UntrackedPut,
+        DirEvent::GetSFull,
+        DirEvent::Recall,
+        DirEvent::DirAck,
+        DirEvent::LastDirAck,
+        DirEvent::LastDirAckNoSharers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -111,6 +160,12 @@ impl DirEvent {
             LastOwnerPutO => "PutO (owner, no sharers)",
             Data => "Data",
             DataNoSharers => "Data (no sharers left)",
+            UntrackedPut => "Put (sharer not droppable)",
+            GetSFull => "GetS (pointers full)",
+            Recall => "Recall (entry evicted)",
+            DirAck => "Inv-Ack/Data to dir",
+            LastDirAck => "last Inv-Ack/Data to dir",
+            LastDirAckNoSharers => "last Inv-Ack/Data to dir (nobody left)",
         }
     }
 }
@@ -150,6 +205,28 @@ pub enum DirAction {
     /// Mutant (`Mutation::RemoveWrongSharer`): remove cache `requester + 1` from
     /// the sharers instead of the requester.
     RemoveNextSharer,
+    /// Dir_I NB: Inv (acks to the directory) to the lowest-numbered pointed-to
+    /// sharer; one ack due.
+    InvVictim,
+    /// Keep the request queued and take it again when the line's state changes
+    /// (it triggered work that must finish first).
+    Defer,
+    /// Recall: Inv (acks to the directory) to every cache the record covers.
+    RecallInv,
+    /// Recall: Fwd-GetM (data to the directory) to the owner.
+    RecallOwner,
+    /// One ack (or the owner's data) fewer due.
+    CountAck,
+    /// Drop the acknowledging cache from the record.
+    RemoveAcker,
+    /// Wake the requests waiting for a free directory entry.
+    Wake,
+    /// Mutant (`Mutation::OverflowForgetsSharer`): add the requester, but when
+    /// the pointers are full record nothing (no broadcast bit).
+    AddSharerForgetOverflow,
+    /// Mutant (`Mutation::OverflowForgetsSharer`): drop the lowest-numbered
+    /// pointer without invalidating it.
+    DropVictim,
 }
 
 impl DirAction {
@@ -175,6 +252,15 @@ impl DirAction {
             FwdGetSToWrongOwner => "Fwd-GetS to owner + 1 (mutant)",
             FwdGetMToWrongOwner => "Fwd-GetM (acks) to owner + 1 (mutant)",
             RemoveNextSharer => "remove requester + 1 from sharers (mutant)",
+            InvVictim => "Inv (ack to dir) to lowest pointer",
+            Defer => "keep the request for later",
+            RecallInv => "Inv (acks to dir) to sharers",
+            RecallOwner => "Fwd-GetM (data to dir) to owner",
+            CountAck => "acks-1",
+            RemoveAcker => "remove acker from sharers",
+            Wake => "free entry, wake waiting requests",
+            AddSharerForgetOverflow => "add requester unless pointers full (mutant)",
+            DropVictim => "drop lowest pointer silently (mutant)",
         }
     }
 }
@@ -242,9 +328,41 @@ pub fn mutated_row(mutation: Mutation, protocol: Protocol, state: DirState, even
             [RemoveSharer, PutAck] => &[RemoveNextSharer, PutAck],
             _ => return None,
         },
+        // A recall frees the entry at once, without waiting for its acks.
+        (Mu::RecallSkipsAcks, _, Ev::Recall) => {
+            let actions: &'static [DirAction] = match normal.actions {
+                [RecallInv, ClearSharers] => &[RecallInv, ClearSharers, Wake],
+                [RecallOwner, ClearOwner] => &[RecallOwner, ClearOwner, Wake],
+                [RecallOwner, RecallInv, ClearSharers, ClearOwner] => {
+                    &[RecallOwner, RecallInv, ClearSharers, ClearOwner, Wake]
+                }
+                _ => return None,
+            };
+            return Some(go(actions, I));
+        }
+        // A limited-pointer overflow forgets a sharer: Dir_I B records nothing
+        // (no broadcast bit), Dir_I NB drops a pointer without invalidating it.
+        (Mu::OverflowForgetsSharer, S, Ev::GetSFull) => return Some(stay(&[DropVictim, DataFromMemory, AddSharer])),
+        (Mu::OverflowForgetsSharer, O, Ev::GetSFull) => return Some(stay(&[DropVictim, FwdGetSToOwner, AddSharer])),
+        (Mu::OverflowForgetsSharer, _, _) if normal.actions.contains(&AddSharer) => {
+            return Some(Row { actions: forget_overflow(normal.actions), next: normal.next });
+        }
         _ => return None,
     };
     Some(Row { actions, next: normal.next })
+}
+
+/// `actions` with `AddSharer` replaced by its mutant (rows are static, so the
+/// substitutions are spelled out; `mutated_rows_change_exactly_what_the_mutation_says`
+/// checks that every row with `AddSharer` has one).
+fn forget_overflow(actions: &'static [DirAction]) -> &'static [DirAction] {
+    const F: DirAction = AddSharerForgetOverflow;
+    match actions {
+        [DataFromMemory, AddSharer] => &[DataFromMemory, F],
+        [FwdGetSToOwner, OwnerToSharers, AddSharer, ClearOwner] => &[FwdGetSToOwner, OwnerToSharers, F, ClearOwner],
+        [FwdGetSToOwner, AddSharer] => &[FwdGetSToOwner, F],
+        other => other,
+    }
 }
 
 /// MESI directory.
@@ -258,19 +376,33 @@ pub fn mesi(state: DirState, event: DirEvent) -> Option<DirRow> {
         (S, Ev::GetM) => go(&[DataFromMemory, InvSharers, ClearSharers, SetOwner], M),
         (S, Ev::PutS) => stay(&[RemoveSharer, PutAck]),
         (S, Ev::LastPutS) => go(&[RemoveSharer, PutAck], I),
-        (S, Ev::StalePut) => stay(&[PutAck]),
+        (S, Ev::StalePut | Ev::UntrackedPut) => stay(&[PutAck]),
+        (S, Ev::GetSFull) => go(&[InvVictim, Defer], S_P),
+        (S, Ev::Recall) => go(&[RecallInv, ClearSharers], I_A),
 
+        (E | M, Ev::Recall) => go(&[RecallOwner, ClearOwner], I_A),
         (E | M, Ev::GetS) => go(&[FwdGetSToOwner, OwnerToSharers, AddSharer, ClearOwner], S_D),
         (E | M, Ev::GetM) => go(&[FwdGetMToOwner, SetOwner], M),
         (E, Ev::LastOwnerPutE) => go(&[ClearOwner, PutAck], I),
         (E | M, Ev::LastOwnerPutM) => go(&[WriteMemory, ClearOwner, PutAck], I),
         (E | M, Ev::StalePut) => stay(&[PutAck]),
 
-        (S_D, Ev::GetS | Ev::GetM) => stay(&[Stall]),
+        (S_D, Ev::GetS | Ev::GetM | Ev::GetSFull) => stay(&[Stall]),
         (S_D, Ev::PutS | Ev::LastPutS) => stay(&[RemoveSharer, PutAck]),
-        (S_D, Ev::StalePut) => stay(&[PutAck]),
+        (S_D, Ev::StalePut | Ev::UntrackedPut) => stay(&[PutAck]),
         (S_D, Ev::Data) => go(&[WriteMemory], S),
         (S_D, Ev::DataNoSharers) => go(&[WriteMemory], I),
+
+        (S_P, Ev::GetS | Ev::GetM | Ev::GetSFull) => stay(&[Stall]),
+        (S_P, Ev::PutS | Ev::LastPutS) => stay(&[RemoveSharer, PutAck]),
+        (S_P, Ev::StalePut | Ev::UntrackedPut) => stay(&[PutAck]),
+        (S_P, Ev::LastDirAck) => go(&[CountAck, RemoveAcker], S),
+        (S_P, Ev::LastDirAckNoSharers) => go(&[CountAck, RemoveAcker], I),
+
+        (I_A, Ev::GetS | Ev::GetM) => stay(&[Stall]),
+        (I_A, Ev::StalePut) => stay(&[PutAck]),
+        (I_A, Ev::DirAck) => stay(&[WriteMemory, CountAck]),
+        (I_A, Ev::LastDirAckNoSharers) => go(&[WriteMemory, CountAck, Wake], I),
 
         _ => return None,
     })
@@ -299,7 +431,18 @@ pub fn moesi(state: DirState, event: DirEvent) -> Option<DirRow> {
         (O, Ev::OwnerPutM | Ev::OwnerPutO) => go(&[WriteMemory, ClearOwner, PutAck], S),
         (O, Ev::LastOwnerPutE) => go(&[ClearOwner, PutAck], I),
         (O, Ev::LastOwnerPutM | Ev::LastOwnerPutO) => go(&[WriteMemory, ClearOwner, PutAck], I),
-        (O, Ev::StalePut) => stay(&[PutAck]),
+        (O, Ev::StalePut | Ev::UntrackedPut) => stay(&[PutAck]),
+        (O, Ev::GetSFull) => go(&[InvVictim, Defer], O_P),
+        (O, Ev::Recall) => go(&[RecallOwner, RecallInv, ClearSharers, ClearOwner], I_A),
+
+        (O_P, Ev::GetS | Ev::GetM | Ev::OwnerGetM | Ev::GetSFull) => stay(&[Stall]),
+        (O_P, Ev::PutS) => stay(&[RemoveSharer, PutAck]),
+        (O_P, Ev::StalePut | Ev::UntrackedPut) => stay(&[PutAck]),
+        (O_P, Ev::OwnerPutE | Ev::LastOwnerPutE) => go(&[ClearOwner, PutAck], S_P),
+        (O_P, Ev::OwnerPutM | Ev::OwnerPutO | Ev::LastOwnerPutM | Ev::LastOwnerPutO) => {
+            go(&[WriteMemory, ClearOwner, PutAck], S_P)
+        }
+        (O_P, Ev::LastDirAck) => go(&[CountAck, RemoveAcker], O),
 
         (S_D, _) => return None,
         _ => return mesi(state, event),
@@ -321,7 +464,14 @@ mod tests {
     /// action appears in no table row.
     #[test]
     fn mutated_rows_change_exactly_what_the_mutation_says() {
-        let mutant = [DataFromMemoryAckShort, FwdGetSToWrongOwner, FwdGetMToWrongOwner, RemoveNextSharer];
+        let mutant = [
+            DataFromMemoryAckShort,
+            FwdGetSToWrongOwner,
+            FwdGetMToWrongOwner,
+            RemoveNextSharer,
+            AddSharerForgetOverflow,
+            DropVictim,
+        ];
         for protocol in [Protocol::Msi, Protocol::Mesi, Protocol::Moesi] {
             for state in DirState::ALL {
                 for event in DirEvent::ALL {
@@ -360,6 +510,18 @@ mod tests {
                             }
                             Mutation::ExclusiveToSharer if state == S && event == Ev::GetS => {
                                 Some((vec![ExclusiveDataFromMemory, SetOwner], Some(E)))
+                            }
+                            Mutation::RecallSkipsAcks if event == Ev::Recall => {
+                                Some(([n.actions, &[Wake]].concat(), Some(I)))
+                            }
+                            Mutation::OverflowForgetsSharer if event == Ev::GetSFull && state == S => {
+                                Some((vec![DropVictim, DataFromMemory, AddSharer], None))
+                            }
+                            Mutation::OverflowForgetsSharer if event == Ev::GetSFull && state == O => {
+                                Some((vec![DropVictim, FwdGetSToOwner, AddSharer], None))
+                            }
+                            Mutation::OverflowForgetsSharer if has(AddSharer) => {
+                                sub(AddSharer, Some(AddSharerForgetOverflow))
                             }
                             _ => None,
                         };

@@ -481,6 +481,10 @@ pub fn mesi(state: L1State, event: L1Event) -> Option<L1Row> {
         (SI_A, Ev::PutAck) => go(&[], I),
 
         (II_A, Ev::Load | Ev::Store | Ev::Replacement) => STALL,
+        // Only an imprecise directory (broadcast, coarse, Dir_I B) reaches this: a
+        // line given up and then invalidated waits for its Put-Ack while a later
+        // write's invalidation covers every cache. The copy is gone: ack at once.
+        (II_A, Ev::Inv) => stay(&[StaleInvAck]),
         (II_A, Ev::PutAck) => go(&[], I),
 
         _ => return None,

@@ -47,6 +47,13 @@ pub enum Mutation {
     /// L1 fast path: a store hit that upgrades E to M silently leaves the line
     /// clean, so its data is never written back.
     SilentUpgradeStaysClean,
+    /// Sparse directory: a recall frees the entry at once instead of waiting for
+    /// the Inv-Acks and the owner's data it asked for.
+    RecallSkipsAcks,
+    /// Limited pointers: an overflow forgets a sharer. Dir_I B records nothing
+    /// instead of setting the broadcast bit; Dir_I NB drops a pointer without
+    /// invalidating that sharer (or waiting for its ack).
+    OverflowForgetsSharer,
     /// Snooping bus (`snoop_table::mutated_row`): a cache in S ignores another
     /// cache's GetM ordered on the bus, so its stale copy outlives the new writer.
     SnoopIgnoresGetM,
@@ -60,7 +67,7 @@ impl Mutation {
     /// they are checked on the bus).
     pub const SNOOP: [Mutation; 2] = [Mutation::SnoopIgnoresGetM, Mutation::SnoopOwnerSendsNoData];
 
-    pub const ALL: [Mutation; 15] = [
+    pub const ALL: [Mutation; 17] = [
         Mutation::SkipInvAck,
         Mutation::ForwardToWrongOwner,
         Mutation::WrongAckCount,
@@ -76,5 +83,17 @@ impl Mutation {
         Mutation::RemoveWrongSharer,
         Mutation::HitTagWritableShared,
         Mutation::SilentUpgradeStaysClean,
+        Mutation::RecallSkipsAcks,
+        Mutation::OverflowForgetsSharer,
     ];
+
+    /// The directory organisation a mutation needs to do anything (the others
+    /// act on every organisation).
+    pub fn organisation(self) -> Option<&'static str> {
+        match self {
+            Mutation::RecallSkipsAcks => Some("sparse"),
+            Mutation::OverflowForgetsSharer => Some("limited"),
+            _ => None,
+        }
+    }
 }

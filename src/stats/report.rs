@@ -69,6 +69,14 @@ pub fn json(protocol: &str, stats: &Stats, host: &HostInfo) -> Value {
         "invalidations": stats.invalidations,
         "sharers_per_invalidation": histogram,
         "silent_drops": stats.silent_drops,
+        "directory": {
+            "organisation": stats.organisation,
+            "sharer_bits_per_line": stats.sharer_bits_per_line,
+            "stale_invalidations": stats.stale_invalidations,
+            "recalls": stats.recalls,
+            "recall_invalidations": stats.recall_invalidations,
+            "pointer_evictions": stats.pointer_evictions,
+        },
         "network": {
             "messages": messages,
             "bytes": {"data": stats.data_bytes, "control": stats.control_bytes},
@@ -208,6 +216,18 @@ pub fn table(protocol: &str, stats: &Stats, host: &HostInfo) -> String {
         thousands(stats.dirty_at_end),
         thousands(stats.invalidations)
     );
+    if stats.organisation != "full" {
+        s += &format!(
+            "directory {}: {} sharer bits per line   stale invalidations {}   recalls {} ({} invalidations)   \
+             pointer evictions {}\n",
+            stats.organisation,
+            stats.sharer_bits_per_line,
+            thousands(stats.stale_invalidations),
+            thousands(stats.recalls),
+            thousands(stats.recall_invalidations),
+            thousands(stats.pointer_evictions)
+        );
+    }
     s += &format!(
         "traffic: {} data bytes, {} control bytes, {} messages\n\nmessages by type:\n",
         thousands(stats.data_bytes),

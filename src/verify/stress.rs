@@ -31,6 +31,8 @@ pub struct StressOptions {
     pub mutation: Option<crate::model::Mutation>,
     /// The network (directory protocols) or the snooping bus.
     pub interconnect: Interconnect,
+    /// The directory organisation under test.
+    pub organisation: crate::model::dir_org::Organisation,
 }
 
 impl Default for StressOptions {
@@ -44,6 +46,7 @@ impl Default for StressOptions {
             jitter: 40,
             mutation: None,
             interconnect: Interconnect::Network,
+            organisation: Default::default(),
         }
     }
 }
@@ -67,6 +70,7 @@ pub fn stress_config(opts: &StressOptions, seed: u64) -> SystemConfig {
     cfg.l1.writeback_entries = 2;
     cfg.l1.silent_evict = opts.silent_evict;
     cfg.directory.latency = 3;
+    cfg.directory.organisation = opts.organisation;
     cfg.memory.latency = 20;
     cfg.network.topology = opts.topology.unwrap_or(match seed % 3 {
         0 => Topology::Crossbar,

@@ -90,6 +90,7 @@ pub fn hand_driven(protocol: Protocol, cores: usize, silent_evict: bool) -> (Vec
                 geometry,
                 policy: ReplacementPolicy::Lru,
                 silent_evict,
+                imprecise_dir: false,
                 wb_entries: 2,
                 first_dir: cores as u16,
                 dir_slices: 1,
@@ -98,7 +99,16 @@ pub fn hand_driven(protocol: Protocol, cores: usize, silent_evict: bool) -> (Vec
             L1Controller::new(spec, 1)
         })
         .collect();
-    let dir = Directory::new(DirSpec { protocol, slice: 0, node: cores as u16, words: 8, cores, mutation: None });
+    let dir = Directory::new(DirSpec {
+        protocol,
+        slice: 0,
+        node: cores as u16,
+        words: 8,
+        cores,
+        mutation: None,
+        organisation: Default::default(),
+        slices: 1,
+    });
     (l1s, dir)
 }
 

@@ -143,6 +143,12 @@ fn dir_state(w: &World, line: usize) -> String {
     if !e.sharers.is_empty() {
         s += &format!(" sharers {:?}", e.sharers);
     }
+    if e.broadcast {
+        s += " broadcast";
+    }
+    if e.pending > 0 {
+        s += &format!(" acks due {}", e.pending);
+    }
     s
 }
 
@@ -184,9 +190,11 @@ fn describe(
         })
         .collect();
     // A step that went through appended its messages after the ones already in
-    // flight (one fewer when it delivered one); a failed step left them in `out`.
+    // flight (one fewer when it consumed a delivered one); a failed step left them
+    // in `out`.
     let sent = if ok {
-        let kept = before_world.net.len() - usize::from(a.is_delivery());
+        // A deferred delivery left its message in flight.
+        let kept = before_world.net.len() - usize::from(a.is_delivery() && !after.deferred());
         after.net[kept..].iter().map(|msg| describe_msg(m, msg)).collect()
     } else {
         out.msgs.iter().map(|msg| describe_msg(m, msg)).collect()

@@ -4,8 +4,10 @@
 //! a state is written as, in order:
 //!
 //! * per line: the golden word; the memory word; the directory entry (state, owner
-//!   or `0xFF`, sharer mask) — an absent entry is written as I with nobody listed,
-//!   which is how the directory reads it;
+//!   or `0xFF`, sharer mask, broadcast bit | acks due to the directory << 1, and
+//!   the line's place in its set's LRU order or `0xFF`: sparse directories) — an
+//!   absent entry is written as I with nobody listed, which is how the directory
+//!   reads it;
 //! * per cache, in new-id order, per line: L1 state with the dirty bit in bit 7,
 //!   and the word (0 when the line is I: an invalid frame's stale words are never
 //!   read); then the MSHR (`0xFF`, or line, access, ack counter) and the window;
@@ -64,8 +66,9 @@ pub(super) struct FlatMshr {
 pub(super) struct Flat {
     pub(super) golden: [u8; 8],
     pub(super) memory: [u8; 8],
-    /// Per line: state, owner (or `NONE`), sharer mask.
-    pub(super) dir: [(u8, u8, u8); 8],
+    /// Per line: state, owner (or `NONE`), sharer mask, broadcast | pending << 1,
+    /// LRU place (or `NONE`).
+    pub(super) dir: [(u8, u8, u8, u8, u8); 8],
     /// Per cache, per line: state | dirty << 7, and the word (0 when I).
     pub(super) lines: [[(u8, u8); 8]; 8],
     pub(super) mshr: [Option<FlatMshr>; 8],
@@ -118,10 +121,16 @@ impl Codec {
         for (&line, d) in &w.dir.memory {
             f.memory[line as usize] = d[0] as u8;
         }
-        f.dir = [(DirState::I as u8, NONE, 0); 8];
+        f.dir = [(DirState::I as u8, NONE, 0, 0, NONE); 8];
         for (&line, e) in &w.dir.entries {
             let mask = e.sharers.iter().fold(0u8, |m, c| m | 1 << c);
-            f.dir[line as usize] = (e.state as u8, e.owner.map_or(NONE, |o| o as u8), mask);
+            let extra = e.broadcast as u8 | (e.pending as u8) << 1;
+            f.dir[line as usize] = (e.state as u8, e.owner.map_or(NONE, |o| o as u8), mask, extra, NONE);
+        }
+        for ways in w.dir.lru.values() {
+            for (place, &line) in ways.iter().enumerate() {
+                f.dir[line as usize].4 = place as u8;
+            }
         }
         for c in 0..self.caches {
             let l1 = &w.l1s[c];
@@ -172,10 +181,12 @@ impl Codec {
             out.push(rename(vmap, f.memory[line]));
         }
         for line in 0..self.lines {
-            let (state, owner, mask) = f.dir[line];
+            let (state, owner, mask, extra, place) = f.dir[line];
             out.push(state);
             out.push(if owner == NONE { NONE } else { cmap[owner as usize] });
             out.push(permute_mask(mask, cmap));
+            out.push(extra);
+            out.push(place);
         }
         for &c in cinv.iter().take(self.caches) {
             let c = c as usize;
@@ -251,15 +262,28 @@ impl Codec {
             w.dir.memory.insert(line as u64, smallvec![word]);
         }
         w.dir.entries.clear();
+        w.dir.lru.clear();
+        let mut places: SmallVec<[(u8, u64); 8]> = SmallVec::new();
         for line in 0..self.lines {
             let state = DirState::ALL[r.byte() as usize];
             let owner = r.byte();
             let mask = r.byte();
-            if state != DirState::I || owner != NONE || mask != 0 {
+            let extra = r.byte();
+            let place = r.byte();
+            if state != DirState::I || owner != NONE || mask != 0 || extra != 0 {
                 let sharers: SharerSet = (0..8).filter(|b| mask & (1 << b) != 0).collect();
                 let owner = (owner != NONE).then_some(owner as u16);
-                w.dir.entries.insert(line as u64, DirEntry { state, owner, sharers });
+                let (broadcast, pending) = (extra & 1 != 0, (extra >> 1) as u16);
+                w.dir.entries.insert(line as u64, DirEntry { state, owner, sharers, broadcast, pending });
             }
+            if place != NONE {
+                places.push((place, line as u64));
+            }
+        }
+        places.sort_unstable();
+        for (_, line) in places {
+            let set = w.dir.set_of(line);
+            w.dir.lru.entry(set).or_default().push(line);
         }
         for c in 0..self.caches {
             let l1 = &mut w.l1s[c];

@@ -97,6 +97,7 @@ pub use chart::{Chart, ChartStep};
 pub use explore::{Progress, check, check_with_progress};
 
 use crate::config::Interconnect;
+use crate::model::dir_org::Organisation;
 use crate::model::{MemOp, MsgKind, Mutation, Vnet};
 use crate::protocol::Protocol;
 
@@ -160,6 +161,9 @@ pub struct CheckOptions {
     /// The directory protocols on the network, or the snooping protocols on the
     /// bus (`bus`: a world of its own, same checks).
     pub interconnect: Interconnect,
+    /// The directory organisation (a sparse one needs fewer entries than lines to
+    /// recall anything: e.g. `sparse:1:1` with 2 lines).
+    pub organisation: Organisation,
 }
 
 impl CheckOptions {
@@ -175,6 +179,7 @@ impl CheckOptions {
             mutation: None,
             max_states: None,
             interconnect: Interconnect::Network,
+            organisation: Organisation::Full,
         }
     }
 
@@ -194,6 +199,15 @@ impl CheckOptions {
             return Err(OptionsError { setting: "--max-states", message: "must be at least 1".into() });
         }
         if self.interconnect == Interconnect::Bus {
+            if self.organisation != Organisation::Full {
+                return Err(OptionsError {
+                    setting: "--directory",
+                    message: format!(
+                        "{} makes no sense with --interconnect bus: a snooping bus has no directory",
+                        self.organisation
+                    ),
+                });
+            }
             return bus::validate(self);
         }
         if let Some(m) = self.mutation.filter(|m| Mutation::SNOOP.contains(m)) {
@@ -202,15 +216,17 @@ impl CheckOptions {
                 message: format!("{} is a snooping-bus mutation: it needs --interconnect bus", mutation_name(m)),
             });
         }
+        self.organisation.validate(self.caches).map_err(|message| OptionsError { setting: "--directory", message })?;
         Ok(())
     }
 
     /// The symmetry actually used: `ForwardToWrongOwner` sends to cache `owner + 1`,
-    /// which treats cache ids differently, so caches are not interchangeable under
-    /// it (the search would merge states that behave differently).
+    /// and coarse vectors and Dir_I NB's victim choice name caches by id, which
+    /// treats cache ids differently, so caches are not interchangeable under them
+    /// (the search would merge states that behave differently).
     pub fn effective_symmetry(&self) -> Symmetry {
         let mut s = self.symmetry;
-        if self.mutation == Some(Mutation::ForwardToWrongOwner) {
+        if self.mutation == Some(Mutation::ForwardToWrongOwner) || self.organisation.breaks_cache_symmetry() {
             s.caches = false;
         }
         s

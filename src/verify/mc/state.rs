@@ -124,6 +124,8 @@ pub(crate) struct World {
     pub windows: Vec<u8>,
     /// Destination of the message the last delivery handled.
     last_delivery_dst: NodeId,
+    /// The last delivery was deferred: its message is still in flight.
+    last_deferred: bool,
 }
 
 impl World {
@@ -140,6 +142,7 @@ impl World {
                         geometry,
                         policy: ReplacementPolicy::Random,
                         silent_evict: o.silent_evict,
+                        imprecise_dir: o.organisation.imprecise(),
                         wb_entries: m.lines,
                         mutation: o.mutation,
                         first_dir: m.dir_node,
@@ -156,6 +159,8 @@ impl World {
             words: 1,
             cores: m.caches,
             mutation: o.mutation,
+            organisation: o.organisation,
+            slices: 1,
         });
         World {
             l1s,
@@ -164,7 +169,13 @@ impl World {
             golden: vec![0; m.lines],
             windows: vec![0; m.caches],
             last_delivery_dst: 0,
+            last_deferred: false,
         }
+    }
+
+    /// The last delivery was deferred (its message is still in flight).
+    pub fn deferred(&self) -> bool {
+        self.last_deferred
     }
 
     /// Undo a transition that changed this world, which was equal to `base`: only
@@ -175,7 +186,9 @@ impl World {
             Touched::L1(c) => copy_l1(&mut self.l1s[c], &base.l1s[c]),
             Touched::Dir => self.copy_dir(base),
         }
-        if let Action::Deliver { index } = action {
+        if let Action::Deliver { index } = action
+            && !self.last_deferred
+        {
             self.net.truncate(base.net.len() - 1);
             self.net.insert(index as usize, base.net[index as usize].clone());
         } else {
@@ -200,6 +213,7 @@ impl World {
     fn copy_dir(&mut self, base: &World) {
         self.dir.entries.clone_from(&base.dir.entries);
         self.dir.memory.clone_from(&base.dir.memory);
+        self.dir.lru.clone_from(&base.dir.lru);
     }
 
     /// The controller a transition acts on.
@@ -311,11 +325,16 @@ impl World {
                 } else {
                     self.dir.handle(&self.net[i], out)
                 };
-                if r.map_err(Fault::protocol)? == Handled::Stalled {
+                let r = r.map_err(Fault::protocol)?;
+                if r == Handled::Stalled {
                     return Ok(Outcome::Disabled);
                 }
                 self.last_delivery_dst = dst as NodeId;
-                self.net.remove(i);
+                // A deferred message stays in flight (in its place: FIFO order holds).
+                self.last_deferred = r == Handled::Deferred;
+                if !self.last_deferred {
+                    self.net.remove(i);
+                }
                 self.observe(out)?;
             }
         }

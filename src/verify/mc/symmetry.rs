@@ -183,7 +183,7 @@ impl Codec {
             for line in 0..self.lines {
                 let (state, word) = f.lines[c][line];
                 let word = if state & 0x7F == L1State::I as u8 { 0 } else { rename(vmap, word) };
-                let (_, owner, mask) = f.dir[line];
+                let (_, owner, mask, _, _) = f.dir[line];
                 let view = (owner == c as u8) as u64 | (((mask >> c) & 1) as u64) << 1;
                 h.add(state as u64 | (word as u64) << 8 | view << 16);
             }

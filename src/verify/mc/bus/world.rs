@@ -89,6 +89,7 @@ impl BusWorld {
                     wb_entries: m.lines,
                     first_dir: memory_node,
                     dir_slices: 1,
+                    imprecise_dir: false,
                     mutation: None,
                 };
                 L1Controller::new(spec, 1)
