@@ -11,12 +11,14 @@ ops="${2:-150000}"
 jobs="$(nproc)"
 work="$(mktemp -d /tmp/cohsim-speedup.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-"$cohsim" gen uniform-random --cores 4 --ops "$ops" --seed 1 -o "$work/t.csv" > /dev/null
+# The compact binary format: a CSV replay decodes on a second thread, which
+# would let one cell use more than one core.
+"$cohsim" gen uniform-random --cores 4 --ops "$ops" --seed 1 --format bin -o "$work/t.bin" > /dev/null 2>&1
 seeds="$(seq -s, 1 "$cells")"
 cat > "$work/grid.toml" << GRID
 [sweep]
 command = "run"
-inputs = ["t.csv"]
+inputs = ["t.bin"]
 out = "out"
 metrics = ["cycles"]
 # One thread per cell: a replay that classifies misses also runs decoder threads.
