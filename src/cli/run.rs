@@ -55,6 +55,37 @@ pub enum Replay {
     Failed(String),
 }
 
+/// Runs a replay (`run`, the engine's) under the trace's progress bar: the
+/// host seconds it took, or the failed check; a trace that cannot be read is
+/// bad input (exit 2), not a failed check.
+fn drive(
+    fe: &mut TraceFrontend,
+    quiet: bool,
+    total: Option<u64>,
+    protocol: Protocol,
+    bars: Option<&indicatif::MultiProgress>,
+    run: impl FnOnce(&mut TraceFrontend) -> Result<(), SimError>,
+) -> Result<Result<f64, Replay>> {
+    let bar = progress(quiet, total, protocol.name()).map(|b| match bars {
+        Some(multi) => multi.add(b),
+        None => b,
+    });
+    if let Some(b) = bar.clone() {
+        fe.progress = Some(Box::new(move |n| b.set_position(n)));
+    }
+    let t0 = Instant::now();
+    let result = run(fe);
+    let seconds = t0.elapsed().as_secs_f64();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(()) => Ok(Ok(seconds)),
+        Err(SimError::Frontend(e @ FrontendError::Input(_))) => anyhow::bail!("{e}"),
+        Err(e) => Ok(Err(Replay::Failed(e.to_string()))),
+    }
+}
+
 /// Replay the trace under one protocol. With `bars`, its progress bar joins the
 /// others (replays running side by side).
 pub fn replay(
@@ -80,25 +111,10 @@ pub fn replay(
     // own accesses, off the simulation thread.
     let set = if o.no_classify { set } else { set.with_reuse((cfg_lines(&sim.cfg)) as usize) };
     let mut fe = TraceFrontend::new(set.into_streams());
-    let bar = progress(o.quiet, total, protocol.name()).map(|b| match bars {
-        Some(multi) => multi.add(b),
-        None => b,
-    });
-    if let Some(b) = bar.clone() {
-        fe.progress = Some(Box::new(move |n| b.set_position(n)));
-    }
-    let t0 = Instant::now();
-    let result = sim.run(&mut fe);
-    let seconds = t0.elapsed().as_secs_f64();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    match result {
-        Ok(()) => {}
-        // A trace that cannot be read is bad input (exit 2), not a failed check.
-        Err(SimError::Frontend(e @ FrontendError::Input(_))) => anyhow::bail!("{e}"),
-        Err(e) => return Ok(Replay::Failed(e.to_string())),
-    }
+    let seconds = match drive(&mut fe, o.quiet, total, protocol, bars, |fe| sim.run(fe))? {
+        Ok(s) => s,
+        Err(failed) => return Ok(failed),
+    };
     if let Some(t) = sim.observer_mut().1.as_mut() {
         // One file per run of a comparison: FILE.mesi.json, or with
         // organisations FILE.mesi.limited-2-b.json.
@@ -227,24 +243,10 @@ fn replay_on_bus(
     let opts = RunOptions { max_cycles: o.max_cycles, ..Default::default() };
     let mut sim = crate::engine::bus::BusSimulator::with_observer(cfg, opts, checker);
     let mut fe = TraceFrontend::new(set.into_streams());
-    let bar = progress(o.quiet, total, protocol.name()).map(|b| match bars {
-        Some(multi) => multi.add(b),
-        None => b,
-    });
-    if let Some(b) = bar.clone() {
-        fe.progress = Some(Box::new(move |n| b.set_position(n)));
-    }
-    let t0 = Instant::now();
-    let result = sim.run(&mut fe);
-    let seconds = t0.elapsed().as_secs_f64();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    match result {
-        Ok(()) => {}
-        Err(SimError::Frontend(e @ FrontendError::Input(_))) => anyhow::bail!("{e}"),
-        Err(e) => return Ok(Replay::Failed(e.to_string())),
-    }
+    let seconds = match drive(&mut fe, o.quiet, total, protocol, bars, |fe| sim.run(fe))? {
+        Ok(s) => s,
+        Err(failed) => return Ok(failed),
+    };
     let host = HostInfo { seconds, records: fe.records() };
     let doc = report::json(protocol.name(), &sim.stats, &host);
     Ok(Replay::Done(Box::new(doc), Box::new(sim.stats.clone()), host))

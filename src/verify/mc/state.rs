@@ -345,38 +345,9 @@ impl World {
         Ok(Outcome::Changed)
     }
 
-    /// The observer: every performed access read the golden word (or, windowed, a
-    /// value of its window); stores update the golden word and open windows.
+    /// The observer (`observe_performed`).
     fn observe(&mut self, out: &Outbox) -> Result<(), Fault> {
-        for note in &out.notes {
-            let Note::Performed { core, addr, op, loaded, stored, windowed } = *note else {
-                continue;
-            };
-            let line = (addr / LINE_BYTES) as usize;
-            let golden = self.golden[line] as u64;
-            let window = std::mem::take(&mut self.windows[core as usize]);
-            if loaded != golden {
-                let allowed = windowed && op == MemOp::Load && loaded < 8 && window & (1 << loaded) != 0;
-                if !allowed {
-                    return Err(Fault {
-                        kind: ViolationKind::DataValue,
-                        detail: format!(
-                            "data value violated: core {core} {op:?} at {addr:#x} read {}, but the last store performed wrote {golden}",
-                            word_name(loaded)
-                        ),
-                    });
-                }
-            }
-            if let Some(v) = stored {
-                self.golden[line] = v as u8;
-                for (c, l1) in self.l1s.iter().enumerate() {
-                    if self.windows[c] != 0 && l1.mshr.as_ref().is_some_and(|x| x.line as usize == line) {
-                        self.windows[c] |= 1 << v;
-                    }
-                }
-            }
-        }
-        Ok(())
+        observe_performed(&mut self.golden, &mut self.windows, &self.l1s, out)
     }
 
     /// SWMR and the data value of every readable copy, on every line.
@@ -552,4 +523,44 @@ pub(crate) fn describe_msg(m: &Model, msg: &Msg) -> String {
     }
     let attrs = if attrs.is_empty() { String::new() } else { format!("[{}]", attrs.join(" ")) };
     format!("{}{} line {} {} → {}", msg.kind.name(), attrs, msg.line, m.node_name(msg.src), m.node_name(msg.dst))
+}
+
+/// The observer both worlds (directory and bus) share: every performed access
+/// read the golden word (or, windowed, a value of its window); stores update
+/// the golden word and open the windows of the caches waiting on that line.
+pub(super) fn observe_performed(
+    golden: &mut [u8],
+    windows: &mut [u8],
+    l1s: &[L1Controller],
+    out: &Outbox,
+) -> Result<(), Fault> {
+    for note in &out.notes {
+        let Note::Performed { core, addr, op, loaded, stored, windowed } = *note else {
+            continue;
+        };
+        let line = (addr / LINE_BYTES) as usize;
+        let want = golden[line] as u64;
+        let window = std::mem::take(&mut windows[core as usize]);
+        if loaded != want {
+            let allowed = windowed && op == MemOp::Load && loaded < 8 && window & (1 << loaded) != 0;
+            if !allowed {
+                return Err(Fault {
+                    kind: ViolationKind::DataValue,
+                    detail: format!(
+                        "data value violated: core {core} {op:?} at {addr:#x} read {}, but the last store performed wrote {want}",
+                        word_name(loaded)
+                    ),
+                });
+            }
+        }
+        if let Some(v) = stored {
+            golden[line] = v as u8;
+            for (c, l1) in l1s.iter().enumerate() {
+                if windows[c] != 0 && l1.mshr.as_ref().is_some_and(|x| x.line as usize == line) {
+                    windows[c] |= 1 << v;
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use super::super::ViolationKind;
-use super::super::state::{Fault, LINE_BYTES, Outcome, POISON, word_name};
+use super::super::state::{Fault, LINE_BYTES, Outcome, POISON, observe_performed, word_name};
 use crate::model::cache::{CacheGeometry, ReplacementPolicy};
 use crate::model::l1::{AccessOutcome, L1Controller, L1Spec};
 use crate::model::snoop::{SnoopCache, SnoopMemory, SnoopSide, state_of};
@@ -272,37 +272,9 @@ impl BusWorld {
         }
     }
 
-    /// The observer, as the directory checker's (`state::World::observe`).
+    /// The observer, the directory checker's (`state::observe_performed`).
     fn observe(&mut self, out: &Outbox) -> Result<(), Fault> {
-        for note in &out.notes {
-            let Note::Performed { core, addr, op, loaded, stored, windowed } = *note else {
-                continue;
-            };
-            let line = (addr / LINE_BYTES) as usize;
-            let golden = self.golden[line] as u64;
-            let window = std::mem::take(&mut self.windows[core as usize]);
-            if loaded != golden {
-                let allowed = windowed && op == MemOp::Load && loaded < 8 && window & (1 << loaded) != 0;
-                if !allowed {
-                    return Err(Fault {
-                        kind: ViolationKind::DataValue,
-                        detail: format!(
-                            "data value violated: core {core} {op:?} at {addr:#x} read {}, but the last store performed wrote {golden}",
-                            word_name(loaded)
-                        ),
-                    });
-                }
-            }
-            if let Some(v) = stored {
-                self.golden[line] = v as u8;
-                for (c, l1) in self.l1s.iter().enumerate() {
-                    if self.windows[c] != 0 && l1.mshr.as_ref().is_some_and(|x| x.line as usize == line) {
-                        self.windows[c] |= 1 << v;
-                    }
-                }
-            }
-        }
-        Ok(())
+        observe_performed(&mut self.golden, &mut self.windows, &self.l1s, out)
     }
 
     /// SWMR and the data value of every readable copy, on every line.
